@@ -1,0 +1,107 @@
+"""Deterministic GeoJSON writing and reading for atlas layers.
+
+Layers are stored as RFC 7946 FeatureCollections, WGS84, coordinates rounded to at most
+7 decimals (about 1 cm at Xiping), one feature per line so that diffs stay readable and the
+same data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+from geomap.errors import DataError
+
+PRECISION = 7
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value: numpy scalars unwrapped, NaN/NaT/None as null."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+def round_geometries(geoms: Any, precision: int = PRECISION) -> np.ndarray:
+    """Round every coordinate of ``geoms`` to ``precision`` decimals (vectorised)."""
+    arr = np.asarray(geoms, dtype=object)
+    return shapely.transform(arr, lambda xy: np.round(xy, precision))
+
+
+def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
+    """Serialise ``gdf`` (already in WGS84) as a deterministic GeoJSON FeatureCollection."""
+    geoms = round_geometries(gdf.geometry.values, precision)
+    geom_json = shapely.to_geojson(geoms)
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    records = gdf[columns].to_dict(orient="records") if columns else [{}] * len(gdf)
+    lines = []
+    for props, gj in zip(records, geom_json, strict=True):
+        props_json = orjson.dumps({str(k): _plain(v) for k, v in props.items()}).decode()
+        geometry = gj if gj is not None else "null"
+        lines.append(
+            '{"type":"Feature","properties":' + props_json + ',"geometry":' + geometry + "}"
+        )
+    body = ",\n".join(lines)
+    return ('{"type":"FeatureCollection","features":[\n' + body + "\n]}\n").encode("utf-8")
+
+
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """Read an atlas layer file; a broken file raises one clear :class:`DataError`."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise DataError(f"{path}: 文件不存在 (file not found)") from None
+    except orjson.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}: 不是有效的 GeoJSON (invalid JSON: {exc}); "
+            "restore it from layers/.history/ or re-add it with `geomap add --replace`"
+        ) from None
+    return layer_from_mapping(raw, path)
+
+
+def layer_from_mapping(raw: Any, path: Path | str) -> gpd.GeoDataFrame:
+    """Build a GeoDataFrame from a parsed GeoJSON FeatureCollection, checking its shape."""
+    if not isinstance(raw, dict) or raw.get("type") != "FeatureCollection":
+        raise DataError(f"{path}: 需要 GeoJSON FeatureCollection (expected a FeatureCollection)")
+    features = raw.get("features")
+    if not isinstance(features, list):
+        raise DataError(f"{path}: 'features' 必须是列表 (features must be a list)")
+    props: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    for i, feat in enumerate(features):
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            raise DataError(f"{path}: 第 {i} 个要素不是 Feature (feature {i} is not a Feature)")
+        p = feat.get("properties") or {}
+        if not isinstance(p, dict):
+            raise DataError(f"{path}: 第 {i} 个要素的 properties 不是对象 (feature {i})")
+        props.append(p)
+        g = feat.get("geometry")
+        try:
+            geoms.append(shapely.from_geojson(orjson.dumps(g)) if g else None)
+        except (shapely.errors.GEOSException, ValueError) as exc:
+            raise DataError(
+                f"{path}: 第 {i} 个要素的几何无效 (feature {i} has a broken geometry: {exc})"
+            ) from None
+    frame = pd.DataFrame.from_records(props) if props else pd.DataFrame()
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
