@@ -1,0 +1,81 @@
+"""Browser assets for rendered maps: inlined from the vendored copies, or linked online.
+
+Offline (the default) every script, stylesheet and image is inlined, so a map opened from
+disk on an intranet PC needs nothing from the network except basemap tiles. The vendored
+copies come from packages (see ``scripts/vendor_assets.py``); their licences sit beside them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import cache
+from importlib import resources
+
+# The CDN copies folium 0.20 uses, at the same pinned versions as the vendored files.
+CDN = {
+    "leaflet.js": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
+    "leaflet.css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
+    "markercluster.js": "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+    "leaflet.markercluster.js",
+    "markercluster.css": "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+    "MarkerCluster.css",
+    "markercluster-default.css": "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/"
+    "1.1.0/MarkerCluster.Default.css",
+}
+_URL = re.compile(r"url\((['\"]?)(images/[^)'\"]+)\1\)")
+
+
+@cache
+def read(path: str) -> str:
+    """The text of a vendored asset, e.g. ``leaflet/leaflet.js``."""
+    return (resources.files("geomap") / "assets" / path).read_text(encoding="utf-8")
+
+
+def _data_uri(path: str) -> str:
+    raw = (resources.files("geomap") / "assets" / path).read_bytes()
+    mime = "image/svg+xml" if path.endswith(".svg") else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+@cache
+def leaflet_css_inline() -> str:
+    """leaflet.css with its ``url(images/…)`` references turned into data URIs."""
+    css = read("leaflet/leaflet.css")
+    return _URL.sub(lambda m: f'url("{_data_uri("leaflet/" + m.group(2))}")', css)
+
+
+def _script(code: str) -> str:
+    # A vendored file can never close the inline <script> it sits in.
+    if "</script" in code.lower():
+        raise ValueError("refusing to inline a script containing </script")
+    return f"<script>{code}</script>"
+
+
+def head(*, online: bool, cluster: bool) -> str:
+    """The ``<head>`` additions: Leaflet, markercluster when needed, geomap's CSS."""
+    parts: list[str] = []
+    if online:
+        parts.append(f'<link rel="stylesheet" href="{CDN["leaflet.css"]}">')
+        parts.append(f'<script src="{CDN["leaflet.js"]}"></script>')
+        if cluster:
+            parts.append(f'<link rel="stylesheet" href="{CDN["markercluster.css"]}">')
+            parts.append(f'<link rel="stylesheet" href="{CDN["markercluster-default.css"]}">')
+            parts.append(f'<script src="{CDN["markercluster.js"]}"></script>')
+    else:
+        parts.append(f"<style>{leaflet_css_inline()}</style>")
+        parts.append(_script(read("leaflet/leaflet.js")))
+        if cluster:
+            parts.append(f"<style>{read('markercluster/MarkerCluster.css')}")
+            parts.append(f"{read('markercluster/MarkerCluster.Default.css')}</style>")
+            parts.append(_script(read("markercluster/leaflet.markercluster.js")))
+    parts.append(f"<style>{read('geomap.css')}</style>")
+    return "\n".join(parts)
+
+
+def client_script() -> str:
+    """geomap's own client code (always inlined: it is ours and small)."""
+    code = read("geomap.js")
+    if "</script" in code.lower():
+        raise ValueError("geomap.js must not contain </script")
+    return code

@@ -1,0 +1,291 @@
+/* geomap client: builds the map from the JSON data block.
+ *
+ * Every string from data reaches the page through textContent (or escapeHtml where Leaflet
+ * insists on HTML, as in the layer control), never through innerHTML, so nothing in a layer
+ * can run script. Styles arrive precomputed: one class index per feature and a short list of
+ * style objects, so styling 100k features costs an array lookup each.
+ */
+(function () {
+  "use strict";
+
+  function escapeHtml(text) {
+    return String(text)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function formatValue(value, unit) {
+    if (value === null || value === undefined || value === "") return "—";
+    var text = typeof value === "number"
+      ? value.toLocaleString("zh-CN", { maximumFractionDigits: 2 })
+      : String(value);
+    return unit ? text + " " + unit : text;
+  }
+
+  function recordTable(layerData, row, fieldIdx) {
+    var table = el("table", "gm-record");
+    fieldIdx.forEach(function (f) {
+      var field = layerData.fields[f];
+      var tr = el("tr");
+      tr.appendChild(el("th", null, field.label));
+      tr.appendChild(el("td", null, formatValue(row[f], field.unit)));
+      table.appendChild(tr);
+    });
+    return table;
+  }
+
+  function featureName(layerData, i) {
+    if (layerData.name < 0) return null;
+    var v = layerData.rows[i][layerData.name];
+    return v === null || v === undefined ? null : String(v);
+  }
+
+  function swatch(shape, color) {
+    var s = el("span", "gm-swatch gm-swatch-" + shape);
+    s.style.background = shape === "line" ? "transparent" : color;
+    s.style.borderColor = color;
+    return s;
+  }
+
+  function buildMap(data) {
+    var mapEl = document.getElementById(data.mapId);
+    var map = window[data.mapVar];
+    var state = { map: map, layers: {}, baseErrors: 0, baseLoaded: false };
+    window.geomap = state;
+    if (data.basemaps.length === 0) mapEl.classList.add("gm-no-basemap");
+
+    // -- basemaps -----------------------------------------------------------------------
+    var baseLayers = {};
+    var notice = el("div", "gm-notice", "底图无法加载（网络受限或离线），矢量数据不受影响。");
+    notice.style.display = "none";
+    mapEl.appendChild(notice);
+    data.basemaps.forEach(function (b, i) {
+      var opts = { attribution: b.attribution, maxZoom: data.maxZoom, maxNativeZoom: b.maxZoom };
+      if (b.subdomains) opts.subdomains = b.subdomains;
+      var tiles = L.tileLayer(b.url, opts);
+      tiles.on("tileerror", function () {
+        state.baseErrors += 1;
+        if (!state.baseLoaded) notice.style.display = "block";
+      });
+      tiles.on("tileload", function () {
+        state.baseLoaded = true;
+        notice.style.display = "none";
+      });
+      var group = b.overlayUrl ? L.layerGroup([tiles, L.tileLayer(b.overlayUrl, opts)]) : tiles;
+      baseLayers[escapeHtml(b.title)] = group;
+      if (i === 0) group.addTo(map);
+    });
+
+    // -- vector layers ------------------------------------------------------------------
+    var renderer = L.canvas({ padding: 0.5, tolerance: 4 });
+    var overlays = {};
+    var legendBox = el("div", "gm-legend");
+    data.layers.forEach(function (ld) {
+      var styles = ld.styles;
+      var noData = ld.noData;
+      function styleOf(i) {
+        var c = ld.cls[i];
+        return c >= 0 ? styles[c] : noData;
+      }
+      var geo = L.geoJSON(null, {
+        renderer: renderer,
+        style: function (f) { return styleOf(f.id); },
+        pointToLayer: function (f, latlng) {
+          var s = styleOf(f.id);
+          return L.circleMarker(latlng, Object.assign({ renderer: renderer }, s));
+        },
+        onEachFeature: function (f, layer) { layer.gmIndex = f.id; }
+      });
+      ld.geoms.forEach(function (g, i) {
+        if (g) geo.addData({ type: "Feature", id: i, properties: null, geometry: g });
+      });
+      var host = geo;
+      if (ld.cluster && L.markerClusterGroup) {
+        host = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
+        host.addLayer(geo);
+      }
+      if (ld.tooltip.length || ld.name >= 0) {
+        host.bindTooltip(function (layer) {
+          var i = layer.gmIndex;
+          var box = el("div", "gm-tooltip");
+          var name = featureName(ld, i);
+          box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
+          box.appendChild(recordTable(ld, ld.rows[i], ld.tooltip));
+          return box;
+        }, { sticky: ld.geom !== "point" });
+      }
+      if (ld.popup.length) {
+        host.bindPopup(function (layer) {
+          var i = layer.gmIndex;
+          var box = el("div", "gm-popup");
+          box.appendChild(el("div", "gm-popup-layer", ld.title));
+          var name = featureName(ld, i);
+          if (name !== null) box.appendChild(el("h3", null, name));
+          box.appendChild(recordTable(ld, ld.rows[i], ld.popup));
+          return box;
+        }, { maxWidth: 360 });
+      }
+      var entry = { data: ld, geo: geo, host: host, count: geo.getLayers().length,
+                    labels: null, legend: null, byIndex: {} };
+      geo.eachLayer(function (layer) { entry.byIndex[layer.gmIndex] = layer; });
+      state.layers[ld.id] = entry;
+      overlays[escapeHtml(ld.title)] = host;
+
+      if (ld.legend) {
+        var section = el("div", "gm-legend-section");
+        section.setAttribute("data-layer", ld.id);
+        section.appendChild(el("div", "gm-legend-title", ld.legend.title));
+        ld.legend.items.forEach(function (item) {
+          var row = el("div", "gm-legend-row");
+          row.appendChild(swatch(ld.geom, item.color));
+          row.appendChild(el("span", "gm-legend-label", item.label));
+          section.appendChild(row);
+        });
+        legendBox.appendChild(section);
+        entry.legend = section;
+      }
+      if (ld.labelAt) entry.labels = L.layerGroup();
+      if (ld.show) host.addTo(map);
+    });
+
+    // -- labels at zooms where they fit --------------------------------------------------
+    function updateLabels() {
+      Object.keys(state.layers).forEach(function (id) {
+        var entry = state.layers[id];
+        if (!entry.labels) return;
+        entry.labels.clearLayers();
+        if (!map.hasLayer(entry.host)) { map.removeLayer(entry.labels); return; }
+        var view = map.getBounds();
+        entry.geo.eachLayer(function (layer) {
+          var i = layer.gmIndex;
+          var name = featureName(entry.data, i);
+          var at = entry.data.labelAt[i];
+          if (!name || !at || !view.contains(at)) return;
+          var b = layer.getBounds();
+          var width = map.latLngToContainerPoint(b.getNorthEast()).x -
+                      map.latLngToContainerPoint(b.getSouthWest()).x;
+          if (width < name.length * 13 + 10) return;
+          var html = el("span", null, name);
+          entry.labels.addLayer(L.marker(at, {
+            interactive: false, keyboard: false,
+            icon: L.divIcon({ className: "gm-label", html: html, iconSize: null })
+          }));
+        });
+        entry.labels.addTo(map);
+      });
+    }
+
+    function updateLegend() {
+      var any = false;
+      Object.keys(state.layers).forEach(function (id) {
+        var entry = state.layers[id];
+        if (!entry.legend) return;
+        var on = map.hasLayer(entry.host);
+        entry.legend.style.display = on ? "" : "none";
+        any = any || on;
+      });
+      legendBox.style.display = any ? "" : "none";
+    }
+
+    map.on("overlayadd overlayremove", function () { updateLegend(); updateLabels(); });
+    map.on("zoomend moveend", updateLabels);
+
+    // -- controls -----------------------------------------------------------------------
+    var Legend = L.Control.extend({ onAdd: function () { return legendBox; } });
+    new Legend({ position: "bottomright" }).addTo(map);
+    L.control.layers(
+      data.basemaps.length > 1 ? baseLayers : {}, overlays, { collapsed: false, position: "topright" }
+    ).addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+
+    var header = el("div", "gm-header");
+    header.appendChild(el("h1", null, data.title));
+    if (data.subtitle) header.appendChild(el("div", "gm-subtitle", data.subtitle));
+    if (data.illustrative) header.appendChild(el("div", "gm-badge", "示意数据"));
+    mapEl.appendChild(header);
+    L.DomEvent.disableClickPropagation(header);
+
+    var footer = el("div", "gm-footer");
+    if (data.description) footer.appendChild(el("div", "gm-description", data.description));
+    data.footer.forEach(function (line) { footer.appendChild(el("div", null, line)); });
+    var Footer = L.Control.extend({ onAdd: function () { return footer; } });
+    new Footer({ position: "bottomleft" }).addTo(map);
+
+    buildSearch(map, state);
+    updateLegend();
+    map.fitBounds(data.bounds, { padding: [20, 20] });
+    updateLabels();
+    state.ready = true;
+    return state;
+  }
+
+  // -- search: find a feature by its name ------------------------------------------------
+  function buildSearch(map, state) {
+    var box = el("div", "gm-search");
+    var input = el("input");
+    input.type = "search";
+    input.placeholder = "搜索名称…";
+    input.setAttribute("aria-label", "搜索名称");
+    var list = el("ul", "gm-search-results");
+    box.appendChild(input);
+    box.appendChild(list);
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+
+    function show(entry, i) {
+      var layer = entry.byIndex[i];
+      if (!layer) return;
+      if (!map.hasLayer(entry.host)) {
+        entry.host.addTo(map);
+        map.fire("overlayadd", { layer: entry.host });
+      }
+      if (layer.getBounds) map.fitBounds(layer.getBounds(), { maxZoom: 17 });
+      else map.setView(layer.getLatLng(), 17);
+      if (entry.host.zoomToShowLayer) {
+        entry.host.zoomToShowLayer(layer, function () { layer.openPopup && layer.openPopup(); });
+      } else if (entry.data.popup.length) {
+        entry.host.openPopup(layer, layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng());
+      }
+    }
+
+    input.addEventListener("input", function () {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      var q = input.value.trim().toLowerCase();
+      if (!q) return;
+      var found = 0;
+      Object.keys(state.layers).some(function (id) {
+        var entry = state.layers[id];
+        if (!entry.data.search || entry.data.name < 0) return false;
+        entry.data.rows.some(function (row, i) {
+          var name = featureName(entry.data, i);
+          if (name === null || name.toLowerCase().indexOf(q) < 0) return false;
+          var li = el("li");
+          li.appendChild(el("span", "gm-search-name", name));
+          li.appendChild(el("span", "gm-search-layer", entry.data.title));
+          li.addEventListener("click", function () { show(entry, i); });
+          list.appendChild(li);
+          found += 1;
+          return found >= 12;
+        });
+        return found >= 12;
+      });
+      if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
+    });
+    var Search = L.Control.extend({ onAdd: function () { return box; } });
+    new Search({ position: "topleft" }).addTo(map);
+  }
+
+  function start() {
+    var node = document.getElementById("geomap-data");
+    buildMap(JSON.parse(node.textContent));
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,90 @@
+"""The basemap providers geomap offers, defined once.
+
+xyzservices supplies Gaode (AMap); it has no Tianditu or GeoQ provider, so those are defined
+here. ``datum`` says which coordinates the tiles use: AMap and GeoQ tiles are in GCJ-02, so
+vector layers are shifted to GCJ-02 at render time to line up with them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import xyzservices.providers as xyz
+
+from geomap.errors import GeomapError
+
+TIANDITU_ENV = "GEOMAP_TIANDITU_KEY"
+_KEY = re.compile(r"^[0-9A-Za-z]{16,64}$")
+
+
+@dataclass(frozen=True)
+class Basemap:
+    name: str
+    title: str
+    url: str | None  # None: a plain background, no tiles
+    attribution: str
+    datum: str = "wgs84"  # wgs84 | gcj02
+    subdomains: str = "abc"
+    max_zoom: int = 18
+    overlay_url: str | None = None  # annotation layer drawn above the tiles (Tianditu)
+    needs_key: bool = False
+
+
+def _tianditu(layer: str) -> str:
+    """Tianditu's Web-Mercator WMTS as an XYZ template; ``{key}`` is filled at render time."""
+    return (
+        f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}"
+        "&TILEROW={y}&TILECOL={x}&tk={key}"
+    )
+
+
+_GAODE = xyz.Gaode.Normal
+_GAODE_IMG = xyz.Gaode.Satellite
+TIANDITU_ATTRIBUTION = "&copy; 天地图 Tianditu (国家地理信息公共服务平台)"
+
+PROVIDERS: dict[str, Basemap] = {
+    "none": Basemap("none", "无底图", None, "", max_zoom=19),
+    "amap": Basemap("amap", "高德地图", _GAODE.url, _GAODE.html_attribution, "gcj02",
+                    "".join(_GAODE.get("subdomains", "1234")), int(_GAODE.get("max_zoom", 18))),
+    "amap-img": Basemap("amap-img", "高德影像", _GAODE_IMG.url, _GAODE_IMG.html_attribution,
+                        "gcj02", "".join(_GAODE_IMG.get("subdomains", "1234")),
+                        int(_GAODE_IMG.get("max_zoom", 18))),
+    "geoq": Basemap(
+        "geoq", "GeoQ 灰色底图",
+        "https://map.geoq.cn/ArcGIS/rest/services/ChinaOnlineStreetGray/MapServer/tile/{z}/{y}/{x}",
+        "&copy; GeoQ 智图", "gcj02", "", 16),
+    "tianditu-vec": Basemap("tianditu-vec", "天地图矢量", _tianditu("vec"),
+                            TIANDITU_ATTRIBUTION, "wgs84", "01234567", 18,
+                            _tianditu("cva"), True),
+    "tianditu-img": Basemap("tianditu-img", "天地图影像", _tianditu("img"),
+                            TIANDITU_ATTRIBUTION, "wgs84", "01234567", 18,
+                            _tianditu("cia"), True),
+    # OpenStreetMap refuses tile requests without a Referer, which a map opened from disk
+    # never sends: offered for maps served over http only.
+    "osm": Basemap("osm", "OpenStreetMap", xyz.OpenStreetMap.Mapnik.url,
+                   xyz.OpenStreetMap.Mapnik.html_attribution, "wgs84", "abc", 19),
+}
+DEFAULT = "amap"
+
+
+def get(name: str, tianditu_key: str | None = None) -> tuple[Basemap, str | None]:
+    """The provider called ``name`` and its key (Tianditu only); clear errors otherwise."""
+    if name not in PROVIDERS:
+        raise GeomapError(
+            f"底图 {name!r:.40} 不存在 (unknown basemap); choose one of: {', '.join(PROVIDERS)}"
+        )
+    base = PROVIDERS[name]
+    if not base.needs_key:
+        return base, None
+    key = os.environ.get(TIANDITU_ENV) or tianditu_key
+    if not key:
+        raise GeomapError(
+            f"底图 {name} 需要天地图密钥 (Tianditu needs a key): set {TIANDITU_ENV}=<tk> or "
+            "tianditu_key = \"...\" in atlas.toml; apply for one at the Tianditu console"
+        )
+    if not _KEY.match(key):
+        raise GeomapError("天地图密钥格式不对 (the Tianditu key must be 16–64 letters/digits)")
+    return base, key

@@ -1,0 +1,1 @@
+"""geomap's command line: a thin click layer over the library (one module per command)."""

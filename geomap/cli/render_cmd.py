@@ -1,0 +1,52 @@
+"""``geomap render``: every map (or the named ones) to maps/<map>.html, and maps/index.html."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from geomap.errors import GeomapError, NotFound
+from geomap.render import RenderOptions, render_index, render_map
+from geomap.cli.main import get_atlas
+
+
+@click.command()
+@click.argument("maps", nargs=-1)
+@click.option("--basemap", help="底图 (basemap): none, amap, amap-img, geoq, tianditu-vec, "
+              "tianditu-img, osm. Default: the map spec's, else atlas.toml's, else amap.")
+@click.option("--offline/--online", default=True,
+              help="离线单文件 (default: every script inlined) or link the CDN copies.")
+@click.option("--force", is_flag=True, help="重新生成未变化的地图 (re-render unchanged maps).")
+@click.pass_context
+def render(ctx: click.Context, maps: tuple[str, ...], basemap: str | None, offline: bool,
+           force: bool) -> None:
+    """生成地图 (render maps to HTML)."""
+    atlas = get_atlas(ctx)
+    existing = atlas.map_names()
+    for name in maps:
+        if name not in existing:
+            listing = ", ".join(existing) or "(无 none)"
+            raise NotFound(f"地图 {name!r} 不存在 (no such map); 现有 (available): {listing}")
+    names = list(maps) or existing
+    if not names:
+        raise NotFound(f"{atlas.maps_dir}: 没有地图定义 (no maps/*.toml to render)")
+    options = RenderOptions(basemap=basemap, online=not offline, force=force)
+    failures: list[str] = []
+    for name in names:
+        started = time.perf_counter()
+        try:
+            result = render_map(atlas, name, options)
+        except GeomapError as exc:
+            failures.append(f"{name}: {exc}")
+            click.echo(f"✗ {name}: {exc}", err=True)
+            continue
+        for warning in result.warnings:
+            click.echo(f"警告 (warning): {warning}", err=True)
+        state = "未变化，跳过 (unchanged)" if result.skipped else f"{time.perf_counter() - started:.1f} s"
+        click.echo(f"✓ {name} → {result.path.relative_to(atlas.root)}  {state}", err=True)
+    index = render_index(atlas)
+    click.echo(f"✓ 目录 (index) → {index.relative_to(atlas.root)}", err=True)
+    if failures:
+        raise GeomapError(f"{len(failures)} 幅地图未生成 (maps failed): " + "; ".join(
+            f.split(":")[0] for f in failures))

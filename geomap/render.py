@@ -1,0 +1,483 @@
+"""Map spec + layers + tables → one self-contained interactive HTML map.
+
+The page skeleton is a folium ``Map``. Everything that comes from data (values, labels,
+titles, legends) travels in one JSON block that is spliced into the page *after* folium and
+branca have finished with their Jinja templates: branca compiles rendered scripts again as
+templates, so a value ``{{ 6*7 }}`` would otherwise become 42 and worse could run Python.
+The JSON is escaped for the script context and the client builds the DOM with
+``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from geomap import __version__, basemaps
+from geomap import assets as assetlib
+from geomap.atlas import Atlas, atomic_write
+from geomap.crs import wgs84_to_gcj02
+from geomap.errors import DataError, GeomapError, PrivacyError
+from geomap.join import attribute_join, rollup
+from geomap.privacy import personal_kind
+from geomap.spec import LayerMeta, MapLayer, MapSpec, Style
+from geomap.style import NO_DATA_COLOR, Styled, style_layer
+
+RENDER_PRECISION = 6  # 1e-6 degree is about 0.1 m at Xiping
+LABEL_MAX_FEATURES = 3000
+_HEAD, _DATA, _SCRIPT = "__GEOMAP_HEAD__", "__GEOMAP_DATA__", "__GEOMAP_SCRIPT__"
+INPUTS_META = "geomap-inputs"
+Warn = Callable[[str], None]
+
+
+@dataclass
+class RenderOptions:
+    basemap: str | None = None
+    online: bool = False
+    force: bool = False
+
+
+@dataclass
+class RenderResult:
+    name: str
+    path: Path
+    skipped: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# Escaping
+
+
+def script_json(value: Any) -> str:
+    """JSON safe to place inside ``<script type="application/json">``: ``<``, ``>``, ``&``
+    and the JavaScript line terminators U+2028/U+2029 are written as escapes."""
+    text = orjson.dumps(value).decode("utf-8")
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, bool | int | str):
+        return value
+    if pd.isna(value):
+        return None
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# One layer of a map
+
+
+@dataclass
+class FieldInfo:
+    label: str
+    unit: str | None
+    private: bool | None
+
+
+def _geom_family(gdf: gpd.GeoDataFrame) -> str:
+    types = set(gdf.geometry.dropna().geom_type)
+    if types <= {"Point", "MultiPoint"} and types:
+        return "point"
+    if types <= {"LineString", "MultiLineString"} and types:
+        return "line"
+    return "polygon"
+
+
+def _path_styles(style: Style, styled: Styled, family: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Leaflet path options for each class, and for features without data."""
+
+    def one(color: str) -> dict[str, Any]:
+        if family == "point":
+            return {"radius": style.radius or 5, "color": "#333333", "weight": 1,
+                    "fillColor": color, "fillOpacity": 0.9}
+        if family == "line":
+            out: dict[str, Any] = {"color": color, "weight": style.weight or 3, "opacity": 0.9}
+            if style.dash:
+                out["dashArray"] = style.dash
+            return out
+        stroke = style.color or ("#555555" if style.type != "single" else color)
+        out = {"color": stroke, "weight": style.weight if style.weight is not None else 1,
+               "opacity": 0.9, "fill": style.fill, "fillColor": color,
+               "fillOpacity": style.fill_opacity if style.fill_opacity is not None else 0.6}
+        if style.dash:
+            out["dashArray"] = style.dash
+        return out
+
+    return [one(c) for c in styled.colors], one(NO_DATA_COLOR)
+
+
+class LayerBuild:
+    """Collects everything one map layer needs, applying joins and roll-ups."""
+
+    def __init__(self, atlas: Atlas, ml: MapLayer, warn: Warn) -> None:
+        self.atlas = atlas
+        self.ml = ml
+        layer = atlas.read_layer(ml.layer)
+        self.meta: LayerMeta = layer.meta
+        self.sources: list[str] = [layer.meta.source] if layer.meta.source else []
+        self.illustrative = layer.meta.illustrative
+        self.fields: dict[str, FieldInfo] = {
+            col: FieldInfo(layer.meta.label(col), layer.meta.unit(col),
+                           layer.meta.fields[col].private if col in layer.meta.fields else None)
+            for col in layer.gdf.columns if col != layer.gdf.geometry.name
+        }
+        frame = layer.gdf
+        if ml.join:
+            table = atlas.read_table(ml.join.table)
+            for issue in table.issues:
+                warn(issue)
+            frame, report = attribute_join(layer, table, ml.join.on)
+            for w in report.warnings:
+                warn(f"地图图层 {ml.layer}: {w}")
+            if table.meta.source:
+                self.sources.append(table.meta.source)
+            self.illustrative = self.illustrative or table.meta.illustrative
+            for col, cdef in table.meta.columns.items():
+                if col in frame.columns and col != table.meta.key:
+                    self.fields[col] = FieldInfo(cdef.label, cdef.unit, cdef.private)
+            for col in table.df.columns:
+                if col not in self.fields and col != table.meta.key and col in frame.columns:
+                    self.fields[col] = FieldInfo(col, None, None)
+        for ro in ml.rollup:
+            src = atlas.read_layer(ro.source)
+            frame = rollup(frame, src, ro)
+            for out, label in self._rollup_labels(ro, src.meta).items():
+                self.fields.setdefault(out, FieldInfo(*label, None))
+                if out in self.meta.fields and self.meta.fields[out].label:
+                    self.fields[out] = FieldInfo(self.meta.label(out), self.meta.unit(out), False)
+        self.frame = frame
+        self._check_privacy()
+
+    @staticmethod
+    def _rollup_labels(ro: Any, src: LayerMeta) -> dict[str, tuple[str, str | None]]:
+        out: dict[str, tuple[str, str | None]] = {}
+        if ro.count:
+            out[ro.count] = (f"{src.title}数量", None)
+        for name, col in ro.sum.items():
+            out[name] = (f"{src.label(col)}合计", src.unit(col))
+        for name, col in ro.mean.items():
+            out[name] = (f"{src.label(col)}平均", src.unit(col))
+        return out
+
+    def _check_privacy(self) -> None:
+        for col, info in self.fields.items():
+            if info.private is None and col in self.frame.columns:
+                kind = personal_kind(self.frame[col])
+                if kind:
+                    raise PrivacyError(
+                        f"图层 {self.meta.name} 的列 {col!r:.60} 看起来是{kind}，但未标明是否公开 "
+                        f"(column looks like personal data and is not marked); add "
+                        f"[fields.{col}] private = true to layers/{self.meta.name}.toml "
+                        "(or to the table's [columns.X]) to keep it out of maps, or "
+                        "private = false if it is meant to be public"
+                    )
+
+    def visible(self) -> list[str]:
+        return [c for c, info in self.fields.items() if not info.private and c in self.frame.columns]
+
+    def _require(self, cols: Iterable[str], what: str) -> None:
+        for col in cols:
+            if col in self.fields and self.fields[col].private:
+                raise PrivacyError(
+                    f"地图图层 {self.ml.layer}: {what} 使用了私密字段 {col!r:.60} "
+                    "(a private field cannot appear on a map); remove it from the map spec"
+                )
+            if col not in self.frame.columns:
+                raise DataError(
+                    f"地图图层 {self.ml.layer}: {what} 中的列 {col!r:.60} 不存在 (column not "
+                    f"found); columns: {', '.join(self.visible())}"
+                )
+
+    def payload(self, index: int, shift: bool, warn: Warn) -> tuple[dict[str, Any], str, np.ndarray]:
+        ml, meta, frame = self.ml, self.meta, self.frame
+        family = _geom_family(frame)
+        visible = self.visible()
+        position = {c: i for i, c in enumerate(visible)}
+        name_idx = position.get(meta.name_field, -1)
+        if ml.tooltip is not None:
+            self._require(ml.tooltip, "tooltip")
+            tooltip = [position[c] for c in ml.tooltip]
+        else:
+            labelled = [c for c in visible if c in meta.fields and meta.fields[c].label]
+            tooltip = [position[c] for c in labelled if c != meta.name_field][:6]
+        if ml.style.column:
+            self._require([ml.style.column], "style")
+        title = ml.title or meta.title
+        labels = {c: (f.label, f.unit) for c, f in self.fields.items()}
+        styled = style_layer(ml.style, frame, meta, family, title, labels)
+        styles, no_data = _path_styles(ml.style, styled, family)
+
+        geoms = frame.geometry.to_numpy()
+        if shift:
+            geoms = _shift(geoms)
+        rounded = shapely.transform(geoms, lambda xy: np.round(xy, RENDER_PRECISION))
+        geo_json = shapely.to_geojson(rounded)
+        geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
+
+        want_labels = ml.labels if ml.labels is not None else (
+            family == "polygon" and name_idx >= 0 and len(frame) <= LABEL_MAX_FEATURES)
+        label_at = None
+        if want_labels and family == "polygon" and name_idx >= 0:
+            pts = shapely.point_on_surface(rounded)
+            xy = shapely.get_coordinates(pts, include_z=False)
+            valid = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
+            coords = iter(xy.tolist())
+            label_at = [[round(y, 6), round(x, 6)] if ok else None
+                        for ok, (x, y) in ((v, next(coords) if v else (0, 0)) for v in valid)]
+        rows = frame[visible].to_numpy(dtype=object).tolist() if visible else [[]] * len(frame)
+        rows = [[_plain(v) for v in row] for row in rows]
+        legend = {"title": styled.legend_title or title,
+                  "items": [{"label": i.label, "color": i.color} for i in styled.legend]}
+        data = {
+            "id": f"layer{index}",
+            "layer": ml.layer,
+            "title": title,
+            "geom": family,
+            "show": ml.show,
+            "cluster": ml.cluster and family == "point",
+            "search": ml.search,
+            "geoms": _DATA + str(index),
+            "cls": styled.classes.tolist(),
+            "styles": styles,
+            "noData": no_data,
+            "legend": legend,
+            "fields": [{"label": self.fields[c].label, "unit": self.fields[c].unit} for c in visible],
+            "rows": rows,
+            "tooltip": tooltip,
+            "popup": list(range(len(visible))) if ml.popup else [],
+            "name": name_idx,
+            "labelAt": label_at,
+        }
+        return data, geoms_text, rounded
+
+
+def _shift(geoms: np.ndarray) -> np.ndarray:
+    """WGS84 → GCJ-02, so vector layers line up with AMap / GeoQ tiles."""
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, move)
+
+
+# ---------------------------------------------------------------------------------------
+# The page
+
+
+class _GeomapScript(MacroElement):
+    """Placeholder for geomap's client script, rendered after the map is created."""
+
+    _template = Template("{% macro script(this, kwargs) %}" + _SCRIPT + "{% endmacro %}")
+
+
+def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: bool) -> list[str]:
+    sources: list[str] = []
+    for s in [*(s for b in builds for s in b.sources), *spec.sources]:
+        if s not in sources:
+            sources.append(s)
+    lines = []
+    if sources:
+        lines.append("资料来源：" + "；".join(sources))
+    if illustrative:
+        lines.append("示意数据：图中几何位置与分项数字为示意，非测绘成果，仅合计与报告一致。")
+    if datum == "gcj02":
+        lines.append("坐标：数据为 WGS84/CGCS2000，显示时偏移至 GCJ-02 以对齐高德底图。")
+    lines.append(f"由 geomap {__version__} 生成")
+    return lines
+
+
+def inputs_digest(atlas: Atlas, spec_name: str, spec: MapSpec, options: RenderOptions,
+                  basemap: str) -> str:
+    """A digest of everything a map depends on, to skip maps whose inputs did not change."""
+    h = hashlib.sha256()
+    h.update(f"{__version__}|{basemap}|{options.online}".encode())
+    paths = [atlas.map_path(spec_name), atlas.root / "atlas.toml"]
+    for ml in spec.layers:
+        for name in [ml.layer, *(r.source for r in ml.rollup)]:
+            paths += [atlas.layer_path(name), atlas.layer_path(name, ".toml")]
+        if ml.join:
+            paths += [atlas.table_path(ml.join.table), atlas.table_path(ml.join.table, ".toml")]
+    for path in paths:
+        h.update(str(path.name).encode())
+        h.update(path.read_bytes() if path.is_file() else b"-")
+    for asset in ("geomap.js", "geomap.css"):
+        h.update(assetlib.read(asset).encode())
+    return h.hexdigest()
+
+
+def _existing_digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8", "replace")
+    marker = f'<meta name="{INPUTS_META}" content="'
+    start = head.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    return head[start:head.find('"', start)]
+
+
+def choose_basemaps(atlas: Atlas, spec: MapSpec, options: RenderOptions,
+                    warn: Warn) -> list[tuple[basemaps.Basemap, str | None]]:
+    config = atlas.config()
+    primary = options.basemap or spec.basemap or config.get("basemap") or basemaps.DEFAULT
+    key = config.get("tianditu_key")
+    chosen = [basemaps.get(primary, key)]
+    for extra in spec.basemaps:
+        base, k = basemaps.get(extra, key)
+        if extra == primary:
+            continue
+        if base.datum != chosen[0][0].datum:
+            warn(f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入")
+            continue
+        chosen.append((base, k))
+    return chosen
+
+
+def render_html(atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn,
+                digest: str = "") -> str:
+    """The complete HTML page of one map."""
+    bases = choose_basemaps(atlas, spec, options, warn)
+    datum = bases[0][0].datum
+    shift = datum == "gcj02"
+    builds = [LayerBuild(atlas, ml, warn) for ml in spec.layers]
+    layer_data: list[dict[str, Any]] = []
+    geoms_texts: list[str] = []
+    bounds: list[np.ndarray] = []
+    for i, b in enumerate(builds):
+        data, text, rounded = b.payload(i, shift, warn)
+        layer_data.append(data)
+        geoms_texts.append(text)
+        valid = rounded[~shapely.is_missing(rounded) & ~shapely.is_empty(rounded)]
+        if len(valid):
+            bounds.append(shapely.total_bounds(valid))
+    if not bounds:
+        raise DataError(f"地图 {spec.name}: 所有图层都没有几何 (no layer has any geometry)")
+    b = np.vstack(bounds)
+    minx, miny, maxx, maxy = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    illustrative = any(x.illustrative for x in builds)
+    max_zoom = max(18, *(base.max_zoom for base, _ in bases))
+
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13,
+                      tiles=None, prefer_canvas=True, max_zoom=max_zoom, control_scale=False)
+    # Fixed element ids keep the output byte-stable between renders.
+    fmap._id = hashlib.sha1(spec.name.encode()).hexdigest()[:16]
+    fmap.default_js = []
+    fmap.default_css = []
+    figure = fmap.get_root()
+    figure.header.add_child(Element(_HEAD), name="geomap_head")
+    figure.html.add_child(Element(_DATA), name="geomap_data")
+    script = _GeomapScript()
+    script._id = "client"
+    fmap.add_child(script, name="geomap_client")
+
+    payload = {
+        "mapId": fmap.get_name(),
+        "mapVar": fmap.get_name(),
+        "title": spec.title,
+        "subtitle": spec.subtitle,
+        "description": spec.description,
+        "illustrative": illustrative,
+        "footer": _footer(spec, builds, datum, illustrative),
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+        "maxZoom": max_zoom,
+        "basemaps": [
+            {"title": base.title, "attribution": base.attribution, "maxZoom": base.max_zoom,
+             "subdomains": base.subdomains,
+             "url": base.url.replace("{key}", k or ""),
+             "overlayUrl": base.overlay_url.replace("{key}", k or "") if base.overlay_url else None}
+            for base, k in bases if base.url
+        ],
+        "layers": layer_data,
+    }
+    data_json = script_json(payload)
+    for i, text in enumerate(geoms_texts):
+        data_json = data_json.replace(f'"{_DATA}{i}"', text, 1)
+
+    page = figure.render()
+    cluster = any(d["cluster"] for d in layer_data)
+    page = page.replace(_HEAD, assetlib.head(online=options.online, cluster=cluster), 1)
+    page = page.replace(
+        _DATA, f'<script type="application/json" id="geomap-data">{data_json}</script>', 1
+    )
+    page = page.replace(_SCRIPT, assetlib.client_script(), 1)
+    head = (
+        f'<head>\n<meta charset="utf-8">\n<meta name="{INPUTS_META}" content="{digest}">\n'
+        f"<title>{html.escape(spec.title)}</title>"
+    )
+    return page.replace("<head>", head, 1).replace("<html>", '<html lang="zh-CN">', 1)
+
+
+def render_map(atlas: Atlas, name: str, options: RenderOptions) -> RenderResult:
+    """Render ``maps/<name>.toml`` to ``maps/<name>.html`` (skipped when nothing changed)."""
+    spec = atlas.map_spec(name)
+    out = atlas.map_path(name, ".html")
+    result = RenderResult(name, out)
+    bases = choose_basemaps(atlas, spec, options, result.warnings.append)
+    digest = inputs_digest(atlas, name, spec, options, bases[0][0].name)
+    if not options.force and _existing_digest(out) == digest:
+        result.skipped = True
+        return result
+    page = render_html(atlas, spec, options, result.warnings.append, digest)
+    atomic_write(out, page.encode("utf-8"))
+    return result
+
+
+def render_index(atlas: Atlas) -> Path:
+    """``maps/index.html``: a gallery of every map with its title, description and a link."""
+    cards = []
+    for name in atlas.map_names():
+        try:
+            spec = atlas.map_spec(name)
+            title, desc = spec.title, spec.description or spec.subtitle or ""
+        except GeomapError:
+            title, desc = name, "（地图定义有误，请运行 geomap check）"
+        cards.append(
+            f'<li><a href="{html.escape(name)}.html"><h2>{html.escape(title)}</h2></a>'
+            f"<p>{html.escape(desc)}</p><code>{html.escape(name)}</code></li>"
+        )
+    page = (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>地图目录</title>\n<style>body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',"
+        "'Microsoft YaHei',sans-serif;margin:2em auto;max-width:960px;color:#222}"
+        "ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,"
+        "minmax(260px,1fr));gap:16px}li{border:1px solid #ddd;border-radius:6px;padding:12px;"
+        "overflow-wrap:anywhere}h2{font-size:18px;margin:0 0 6px}a{color:#0b5cad;"
+        "text-decoration:none}code{color:#888;font-size:12px}</style>\n</head>\n<body>\n"
+        f"<h1>地图目录</h1>\n<p>共 {len(cards)} 幅地图。由 geomap {__version__} 生成。</p>\n"
+        "<ul>\n" + "\n".join(cards) + "\n</ul>\n</body>\n</html>\n"
+    )
+    out = atlas.maps_dir / "index.html"
+    data = page.encode("utf-8")
+    if not out.is_file() or out.read_bytes() != data:
+        atomic_write(out, data)
+    return out
