@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import run, snapshot
+from helpers import run, snapshot
 
 from geomap.cli.main import cli
 
@@ -52,7 +52,9 @@ def test_render_skips_unchanged_and_force_rerenders(sample: Path) -> None:
     assert "unchanged" not in forced.stderr
     # Changing an input re-renders.
     toml = sample / "layers" / "villages.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("行政村", "行政村（新）"), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("行政村", "行政村（新）"), encoding="utf-8"
+    )
     third = run(sample, "render", "minimal")
     assert "unchanged" not in third.stderr
     assert "行政村（新）" in (sample / "maps" / "minimal.html").read_text(encoding="utf-8")
@@ -136,7 +138,12 @@ def test_atlas_found_from_subfolder_and_env(sample: Path, monkeypatch) -> None:
     monkeypatch.setenv("GEOMAP_ATLAS", str(sample))
     result = CliRunner().invoke(cli, ["layers", "--json"])
     assert result.exit_code == 0
-    assert {r["name"] for r in json.loads(result.stdout)} == {"villages", "grids", "houses", "roads"}
+    assert {r["name"] for r in json.loads(result.stdout)} == {
+        "villages",
+        "grids",
+        "houses",
+        "roads",
+    }
 
 
 def test_layers_json_fields(sample: Path) -> None:
@@ -144,8 +151,16 @@ def test_layers_json_fields(sample: Path) -> None:
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     for row in rows.values():
-        for key in ("name", "title", "kind", "geometry_type", "features", "bbox", "area_mu",
-                    "length_m"):
+        for key in (
+            "name",
+            "title",
+            "kind",
+            "geometry_type",
+            "features",
+            "bbox",
+            "area_mu",
+            "length_m",
+        ):
             assert key in row
     v = rows["villages"]
     assert v["title"] == "行政村" and v["features"] == 3 and v["geometry_type"] == "Polygon"

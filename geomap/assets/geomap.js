@@ -47,6 +47,15 @@
     return v === null || v === undefined ? null : String(v);
   }
 
+  function popupContent(ld, i) {
+    var box = el("div", "gm-popup");
+    box.appendChild(el("div", "gm-popup-layer", ld.title));
+    var name = featureName(ld, i);
+    if (name !== null) box.appendChild(el("h3", null, name));
+    box.appendChild(recordTable(ld, ld.rows[i], ld.popup));
+    return box;
+  }
+
   function swatch(shape, color) {
     var s = el("span", "gm-swatch gm-swatch-" + shape);
     s.style.background = shape === "line" ? "transparent" : color;
@@ -122,15 +131,8 @@
         }, { sticky: ld.geom !== "point" });
       }
       if (ld.popup.length) {
-        host.bindPopup(function (layer) {
-          var i = layer.gmIndex;
-          var box = el("div", "gm-popup");
-          box.appendChild(el("div", "gm-popup-layer", ld.title));
-          var name = featureName(ld, i);
-          if (name !== null) box.appendChild(el("h3", null, name));
-          box.appendChild(recordTable(ld, ld.rows[i], ld.popup));
-          return box;
-        }, { maxWidth: 360 });
+        host.bindPopup(function (layer) { return popupContent(ld, layer.gmIndex); },
+                       { maxWidth: 360 });
       }
       var entry = { data: ld, geo: geo, host: host, count: geo.getLayers().length,
                     labels: null, legend: null, byIndex: {} };
@@ -218,9 +220,20 @@
     var Footer = L.Control.extend({ onAdd: function () { return footer; } });
     new Footer({ position: "bottomleft" }).addTo(map);
 
+    // Page coordinates of feature i of a layer (a point inside it): used by tests and export.
+    state.pointOf = function (id, i) {
+      var entry = state.layers[id];
+      var layer = entry.byIndex[i];
+      var at = entry.data.labelAt && entry.data.labelAt[i];
+      var ll = at ? L.latLng(at) : layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
+      var p = map.latLngToContainerPoint(ll);
+      var r = mapEl.getBoundingClientRect();
+      return [r.left + p.x, r.top + p.y];
+    };
+
     buildSearch(map, state);
     updateLegend();
-    map.fitBounds(data.bounds, { padding: [20, 20] });
+    map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
     updateLabels();
     state.ready = true;
     return state;
@@ -246,12 +259,17 @@
         entry.host.addTo(map);
         map.fire("overlayadd", { layer: entry.host });
       }
-      if (layer.getBounds) map.fitBounds(layer.getBounds(), { maxZoom: 17 });
-      else map.setView(layer.getLatLng(), 17);
-      if (entry.host.zoomToShowLayer) {
-        entry.host.zoomToShowLayer(layer, function () { layer.openPopup && layer.openPopup(); });
-      } else if (entry.data.popup.length) {
-        entry.host.openPopup(layer, layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng());
+      var at;
+      if (layer.getBounds) {
+        map.fitBounds(layer.getBounds(), { maxZoom: 17, animate: false });
+        at = entry.data.labelAt && entry.data.labelAt[i] ? L.latLng(entry.data.labelAt[i])
+          : layer.getBounds().getCenter();
+      } else {
+        at = layer.getLatLng();
+        map.setView(at, 17, { animate: false });
+      }
+      if (entry.data.popup.length) {
+        L.popup({ maxWidth: 360 }).setLatLng(at).setContent(popupContent(entry.data, i)).openOn(map);
       }
     }
 

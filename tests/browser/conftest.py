@@ -1,62 +1,18 @@
-"""Open rendered maps in Chromium with the network blocked and tiles stubbed."""
+"""The open_page fixture: rendered maps in Chromium, closed after each test."""
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-# A 1x1 transparent PNG served for every basemap tile request.
-TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
-)
-TILE_HOSTS = ("autonavi.com", "tianditu.gov.cn", "geoq.cn", "openstreetmap.org")
-
-
-@dataclass
-class Opened:
-    page: Any
-    console_errors: list[str] = field(default_factory=list)
-    failed_requests: list[str] = field(default_factory=list)
-    tile_requests: list[str] = field(default_factory=list)
-
-
-def open_map(browser: Any, html: Path, *, tiles: bool = True) -> Opened:
-    """Open ``html`` with every network request blocked except stubbed tiles; wait until
-    geomap has built the map."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    opened = Opened(page)
-    page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: opened.console_errors.append(f"pageerror: {e}"))
-
-    def handle(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(("file:", "data:")):
-            route.continue_()
-        elif any(h in url for h in TILE_HOSTS):
-            opened.tile_requests.append(url)
-            if tiles:
-                route.fulfill(status=200, content_type="image/png", body=TILE)
-            else:
-                route.abort()
-        else:
-            opened.failed_requests.append(url)
-            route.abort()
-
-    page.route("**/*", handle)
-    page.goto(html.as_uri())
-    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=30000)
-    return opened
+from browser_helpers import open_map
 
 
 @pytest.fixture
 def open_page(browser: Any) -> Any:
     pages: list[Any] = []
 
-    def _open(html: Path, **kw: Any) -> Opened:
+    def _open(html: Any, **kw: Any) -> Any:
         opened = open_map(browser, html, **kw)
         pages.append(opened.page)
         return opened
