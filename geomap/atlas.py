@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import tomli_w
 
@@ -187,14 +188,17 @@ class Atlas:
             if meta.key and meta.key not in gdf.columns and len(gdf):
                 raise SpecError(
                     self.layer_path(name, ".toml"),
-                    [f"key: 列 {meta.key!r} 不在图层中 (key column not in the layer; "
-                     f"columns: {', '.join(map(str, gdf.columns[:-1]))})"],
+                    [
+                        f"key: 列 {meta.key!r} 不在图层中 (key column not in the layer; "
+                        f"columns: {', '.join(map(str, gdf.columns[:-1]))})"
+                    ],
                 )
             self._layer_cache[name] = Layer(meta, gdf)
         return self._layer_cache[name]
 
-    def write_layer(self, name: str, gdf: gpd.GeoDataFrame, meta: dict[str, Any],
-                    replace: bool = False) -> Path:
+    def write_layer(
+        self, name: str, gdf: gpd.GeoDataFrame, meta: dict[str, Any], replace: bool = False
+    ) -> Path:
         """Write a layer and its metadata atomically; keep the old version in ``.history``."""
         geo_path = self.layer_path(name)
         toml_path = self.layer_path(name, ".toml")
@@ -252,8 +256,10 @@ class Atlas:
         if meta.key not in df.columns:
             raise SpecError(
                 self.table_path(name, ".toml"),
-                [f"key: 列 {meta.key!r} 不在 {path.name} 中 (key column missing; "
-                 f"columns: {', '.join(df.columns)})"],
+                [
+                    f"key: 列 {meta.key!r} 不在 {path.name} 中 (key column missing; "
+                    f"columns: {', '.join(df.columns)})"
+                ],
             )
         issues: list[str] = []
         for col, cdef in meta.columns.items():
@@ -262,10 +268,11 @@ class Atlas:
             raw = df[col].str.strip()
             num = pd.to_numeric(raw.replace("", None), errors="coerce")
             bad = raw[(raw != "") & num.isna()]
-            for idx, value in bad.head(5).items():
+            lines = (np.flatnonzero(((raw != "") & num.isna()).to_numpy()) + 2).tolist()
+            for line, value in zip(lines, bad.head(5), strict=False):
                 issues.append(
-                    f"{path}: 第 {int(idx) + 2} 行 列 {col}: {value!r:.40} 不是数字 "
-                    f"(line {int(idx) + 2}: not a number)"
+                    f"{path}: 第 {line} 行 列 {col}: {value!r:.40} 不是数字 "
+                    f"(line {line}: not a number)"
                 )
             if len(bad) > 5:
                 issues.append(f"{path}: 列 {col}: 另有 {len(bad) - 5} 个非数字值 (more)")

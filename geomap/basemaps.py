@@ -47,25 +47,66 @@ TIANDITU_ATTRIBUTION = "&copy; 天地图 Tianditu (国家地理信息公共服�
 
 PROVIDERS: dict[str, Basemap] = {
     "none": Basemap("none", "无底图", None, "", max_zoom=19),
-    "amap": Basemap("amap", "高德地图", _GAODE.url, _GAODE.html_attribution, "gcj02",
-                    "".join(_GAODE.get("subdomains", "1234")), int(_GAODE.get("max_zoom", 18))),
-    "amap-img": Basemap("amap-img", "高德影像", _GAODE_IMG.url, _GAODE_IMG.html_attribution,
-                        "gcj02", "".join(_GAODE_IMG.get("subdomains", "1234")),
-                        int(_GAODE_IMG.get("max_zoom", 18))),
+    "amap": Basemap(
+        "amap",
+        "高德地图",
+        _GAODE.url,
+        _GAODE.html_attribution,
+        "gcj02",
+        "".join(_GAODE.get("subdomains", "1234")),
+        int(_GAODE.get("max_zoom", 18)),
+    ),
+    "amap-img": Basemap(
+        "amap-img",
+        "高德影像",
+        _GAODE_IMG.url,
+        _GAODE_IMG.html_attribution,
+        "gcj02",
+        "".join(_GAODE_IMG.get("subdomains", "1234")),
+        int(_GAODE_IMG.get("max_zoom", 18)),
+    ),
     "geoq": Basemap(
-        "geoq", "GeoQ 灰色底图",
+        "geoq",
+        "GeoQ 灰色底图",
         "https://map.geoq.cn/ArcGIS/rest/services/ChinaOnlineStreetGray/MapServer/tile/{z}/{y}/{x}",
-        "&copy; GeoQ 智图", "gcj02", "", 16),
-    "tianditu-vec": Basemap("tianditu-vec", "天地图矢量", _tianditu("vec"),
-                            TIANDITU_ATTRIBUTION, "wgs84", "01234567", 18,
-                            _tianditu("cva"), True),
-    "tianditu-img": Basemap("tianditu-img", "天地图影像", _tianditu("img"),
-                            TIANDITU_ATTRIBUTION, "wgs84", "01234567", 18,
-                            _tianditu("cia"), True),
+        "&copy; GeoQ 智图",
+        "gcj02",
+        "",
+        16,
+    ),
+    "tianditu-vec": Basemap(
+        "tianditu-vec",
+        "天地图矢量",
+        _tianditu("vec"),
+        TIANDITU_ATTRIBUTION,
+        "wgs84",
+        "01234567",
+        18,
+        _tianditu("cva"),
+        True,
+    ),
+    "tianditu-img": Basemap(
+        "tianditu-img",
+        "天地图影像",
+        _tianditu("img"),
+        TIANDITU_ATTRIBUTION,
+        "wgs84",
+        "01234567",
+        18,
+        _tianditu("cia"),
+        True,
+    ),
     # OpenStreetMap refuses tile requests without a Referer, which a map opened from disk
     # never sends: offered for maps served over http only.
-    "osm": Basemap("osm", "OpenStreetMap", xyz.OpenStreetMap.Mapnik.url,
-                   xyz.OpenStreetMap.Mapnik.html_attribution, "wgs84", "abc", 19),
+    "osm": Basemap(
+        "osm",
+        "OpenStreetMap",
+        xyz.OpenStreetMap.Mapnik.url,
+        xyz.OpenStreetMap.Mapnik.html_attribution,
+        "wgs84",
+        "abc",
+        19,
+    ),
 }
 DEFAULT = "amap"
 
@@ -83,7 +124,7 @@ def get(name: str, tianditu_key: str | None = None) -> tuple[Basemap, str | None
     if not key:
         raise GeomapError(
             f"底图 {name} 需要天地图密钥 (Tianditu needs a key): set {TIANDITU_ENV}=<tk> or "
-            "tianditu_key = \"...\" in atlas.toml; apply for one at the Tianditu console"
+            'tianditu_key = "..." in atlas.toml; apply for one at the Tianditu console'
         )
     if not _KEY.match(key):
         raise GeomapError("天地图密钥格式不对 (the Tianditu key must be 16–64 letters/digits)")

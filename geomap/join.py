@@ -82,10 +82,15 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
             + _listing(duplicates)
         )
     if unmatched_layer or missing_layer_keys:
-        extra = f"; {missing_layer_keys} 个要素无键 (features without a key)" if missing_layer_keys else ""
+        extra = (
+            f"; {missing_layer_keys} 个要素无键 (features without a key)"
+            if missing_layer_keys
+            else ""
+        )
         warnings.append(
             f"连接 {where}: {len(unmatched_layer)} 个要素在表中无对应行 (features with no table row): "
-            + _listing(unmatched_layer) + extra
+            + _listing(unmatched_layer)
+            + extra
         )
     if unmatched_table:
         warnings.append(
@@ -116,8 +121,9 @@ def _anchor_points(source: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = source.geometry
     is_point = geoms.geom_type == "Point"
     anchors = geoms.where(is_point, geoms.representative_point())
-    return gpd.GeoDataFrame(source.drop(columns=source.geometry.name), geometry=anchors.values,
-                            crs=source.crs)
+    return gpd.GeoDataFrame(
+        source.drop(columns=source.geometry.name), geometry=anchors.values, crs=source.crs
+    )
 
 
 def rollup(target: gpd.GeoDataFrame, source: Layer, spec: Rollup) -> gpd.GeoDataFrame:

@@ -38,7 +38,10 @@ def personal_kind(values: pd.Series, sample: int = 200) -> str | None:
     texts = texts[:sample]
     if not texts:
         return None
-    for kind, test in (("身份证号 resident ID", is_resident_id), ("手机号 mobile number", is_mobile)):
+    for kind, test in (
+        ("身份证号 resident ID", is_resident_id),
+        ("手机号 mobile number", is_mobile),
+    ):
         if sum(map(test, texts)) / len(texts) >= THRESHOLD:
             return kind
     return None

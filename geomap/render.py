@@ -23,7 +23,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from geomap import __version__, basemaps
@@ -109,22 +109,34 @@ def _geom_family(gdf: gpd.GeoDataFrame) -> str:
     return "polygon"
 
 
-def _path_styles(style: Style, styled: Styled, family: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _path_styles(
+    style: Style, styled: Styled, family: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Leaflet path options for each class, and for features without data."""
 
     def one(color: str) -> dict[str, Any]:
         if family == "point":
-            return {"radius": style.radius or 5, "color": "#333333", "weight": 1,
-                    "fillColor": color, "fillOpacity": 0.9}
+            return {
+                "radius": style.radius or 5,
+                "color": "#333333",
+                "weight": 1,
+                "fillColor": color,
+                "fillOpacity": 0.9,
+            }
         if family == "line":
             out: dict[str, Any] = {"color": color, "weight": style.weight or 3, "opacity": 0.9}
             if style.dash:
                 out["dashArray"] = style.dash
             return out
         stroke = style.color or ("#555555" if style.type != "single" else color)
-        out = {"color": stroke, "weight": style.weight if style.weight is not None else 1,
-               "opacity": 0.9, "fill": style.fill, "fillColor": color,
-               "fillOpacity": style.fill_opacity if style.fill_opacity is not None else 0.6}
+        out = {
+            "color": stroke,
+            "weight": style.weight if style.weight is not None else 1,
+            "opacity": 0.9,
+            "fill": style.fill,
+            "fillColor": color,
+            "fillOpacity": style.fill_opacity if style.fill_opacity is not None else 0.6,
+        }
         if style.dash:
             out["dashArray"] = style.dash
         return out
@@ -143,9 +155,13 @@ class LayerBuild:
         self.sources: list[str] = [layer.meta.source] if layer.meta.source else []
         self.illustrative = layer.meta.illustrative
         self.fields: dict[str, FieldInfo] = {
-            col: FieldInfo(layer.meta.label(col), layer.meta.unit(col),
-                           layer.meta.fields[col].private if col in layer.meta.fields else None)
-            for col in layer.gdf.columns if col != layer.gdf.geometry.name
+            col: FieldInfo(
+                layer.meta.label(col),
+                layer.meta.unit(col),
+                layer.meta.fields[col].private if col in layer.meta.fields else None,
+            )
+            for col in layer.gdf.columns
+            if col != layer.gdf.geometry.name
         }
         frame = layer.gdf
         if ml.join:
@@ -199,7 +215,9 @@ class LayerBuild:
                     )
 
     def visible(self) -> list[str]:
-        return [c for c, info in self.fields.items() if not info.private and c in self.frame.columns]
+        return [
+            c for c, info in self.fields.items() if not info.private and c in self.frame.columns
+        ]
 
     def _require(self, cols: Iterable[str], what: str) -> None:
         for col in cols:
@@ -214,7 +232,9 @@ class LayerBuild:
                     f"found); columns: {', '.join(self.visible())}"
                 )
 
-    def payload(self, index: int, shift: bool, warn: Warn) -> tuple[dict[str, Any], str, np.ndarray]:
+    def payload(
+        self, index: int, shift: bool, warn: Warn
+    ) -> tuple[dict[str, Any], str, np.ndarray]:
         ml, meta, frame = self.ml, self.meta, self.frame
         family = _geom_family(frame)
         visible = self.visible()
@@ -240,20 +260,27 @@ class LayerBuild:
         geo_json = shapely.to_geojson(rounded)
         geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
 
-        want_labels = ml.labels if ml.labels is not None else (
-            family == "polygon" and name_idx >= 0 and len(frame) <= LABEL_MAX_FEATURES)
+        want_labels = (
+            ml.labels
+            if ml.labels is not None
+            else (family == "polygon" and name_idx >= 0 and len(frame) <= LABEL_MAX_FEATURES)
+        )
         label_at = None
         if want_labels and family == "polygon" and name_idx >= 0:
             pts = shapely.point_on_surface(rounded)
             xy = shapely.get_coordinates(pts, include_z=False)
             valid = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
             coords = iter(xy.tolist())
-            label_at = [[round(y, 6), round(x, 6)] if ok else None
-                        for ok, (x, y) in ((v, next(coords) if v else (0, 0)) for v in valid)]
+            label_at = [
+                [round(y, 6), round(x, 6)] if ok else None
+                for ok, (x, y) in ((v, next(coords) if v else (0, 0)) for v in valid)
+            ]
         rows = frame[visible].to_numpy(dtype=object).tolist() if visible else [[]] * len(frame)
         rows = [[_plain(v) for v in row] for row in rows]
-        legend = {"title": styled.legend_title or title,
-                  "items": [{"label": i.label, "color": i.color} for i in styled.legend]}
+        legend = {
+            "title": styled.legend_title or title,
+            "items": [{"label": i.label, "color": i.color} for i in styled.legend],
+        }
         data = {
             "id": f"layer{index}",
             "layer": ml.layer,
@@ -267,7 +294,9 @@ class LayerBuild:
             "styles": styles,
             "noData": no_data,
             "legend": legend,
-            "fields": [{"label": self.fields[c].label, "unit": self.fields[c].unit} for c in visible],
+            "fields": [
+                {"label": self.fields[c].label, "unit": self.fields[c].unit} for c in visible
+            ],
             "rows": rows,
             "tooltip": tooltip,
             "popup": list(range(len(visible))) if ml.popup else [],
@@ -313,8 +342,9 @@ def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: b
     return lines
 
 
-def inputs_digest(atlas: Atlas, spec_name: str, spec: MapSpec, options: RenderOptions,
-                  basemap: str) -> str:
+def inputs_digest(
+    atlas: Atlas, spec_name: str, spec: MapSpec, options: RenderOptions, basemap: str
+) -> str:
     """A digest of everything a map depends on, to skip maps whose inputs did not change."""
     h = hashlib.sha256()
     h.update(f"{__version__}|{basemap}|{options.online}".encode())
@@ -342,11 +372,12 @@ def _existing_digest(path: Path) -> str | None:
     if start < 0:
         return None
     start += len(marker)
-    return head[start:head.find('"', start)]
+    return head[start : head.find('"', start)]
 
 
-def choose_basemaps(atlas: Atlas, spec: MapSpec, options: RenderOptions,
-                    warn: Warn) -> list[tuple[basemaps.Basemap, str | None]]:
+def choose_basemaps(
+    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn
+) -> list[tuple[basemaps.Basemap, str | None]]:
     config = atlas.config()
     primary = options.basemap or spec.basemap or config.get("basemap") or basemaps.DEFAULT
     key = config.get("tianditu_key")
@@ -356,14 +387,17 @@ def choose_basemaps(atlas: Atlas, spec: MapSpec, options: RenderOptions,
         if extra == primary:
             continue
         if base.datum != chosen[0][0].datum:
-            warn(f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入")
+            warn(
+                f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入"
+            )
             continue
         chosen.append((base, k))
     return chosen
 
 
-def render_html(atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn,
-                digest: str = "") -> str:
+def render_html(
+    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn, digest: str = ""
+) -> str:
     """The complete HTML page of one map."""
     bases = choose_basemaps(atlas, spec, options, warn)
     datum = bases[0][0].datum
@@ -381,18 +415,26 @@ def render_html(atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn,
             bounds.append(shapely.total_bounds(valid))
     if not bounds:
         raise DataError(f"地图 {spec.name}: 所有图层都没有几何 (no layer has any geometry)")
-    b = np.vstack(bounds)
-    minx, miny, maxx, maxy = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    box = np.vstack(bounds)
+    minx, miny = box[:, 0].min(), box[:, 1].min()
+    maxx, maxy = box[:, 2].max(), box[:, 3].max()
     illustrative = any(x.illustrative for x in builds)
     max_zoom = max(18, *(base.max_zoom for base, _ in bases))
 
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=13,
-                      tiles=None, prefer_canvas=True, max_zoom=max_zoom, control_scale=False)
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=13,
+        tiles=None,
+        prefer_canvas=True,
+        max_zoom=max_zoom,
+        control_scale=False,
+    )
     # Fixed element ids keep the output byte-stable between renders.
     fmap._id = hashlib.sha1(spec.name.encode()).hexdigest()[:16]
     fmap.default_js = []
     fmap.default_css = []
     figure = fmap.get_root()
+    assert isinstance(figure, Figure)
     figure.header.add_child(Element(_HEAD), name="geomap_head")
     figure.html.add_child(Element(_DATA), name="geomap_data")
     script = _GeomapScript()
@@ -410,11 +452,18 @@ def render_html(atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "maxZoom": max_zoom,
         "basemaps": [
-            {"title": base.title, "attribution": base.attribution, "maxZoom": base.max_zoom,
-             "subdomains": base.subdomains,
-             "url": base.url.replace("{key}", k or ""),
-             "overlayUrl": base.overlay_url.replace("{key}", k or "") if base.overlay_url else None}
-            for base, k in bases if base.url
+            {
+                "title": base.title,
+                "attribution": base.attribution,
+                "maxZoom": base.max_zoom,
+                "subdomains": base.subdomains,
+                "url": base.url.replace("{key}", k or ""),
+                "overlayUrl": base.overlay_url.replace("{key}", k or "")
+                if base.overlay_url
+                else None,
+            }
+            for base, k in bases
+            if base.url
         ],
         "layers": layer_data,
     }

@@ -177,8 +177,9 @@ class _Reader:
     def problem(self, key: str, text: str) -> None:
         self.problems.append(f"{self._at(key)}: {text}")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None,
-            required: bool = False) -> Any:
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = None, required: bool = False
+    ) -> Any:
         self.used.add(key)
         if key not in self.data:
             if required:
@@ -220,7 +221,9 @@ def load_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SpecError(path, ["文件不是 UTF-8 编码 (file is not UTF-8): save it as UTF-8"]) from None
+        raise SpecError(
+            path, ["文件不是 UTF-8 编码 (file is not UTF-8): save it as UTF-8"]
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -236,7 +239,7 @@ def parse_field_defs(r: _Reader, key: str) -> dict[str, FieldDef]:
     out: dict[str, FieldDef] = {}
     for col, raw in r.table(key).items():
         if not isinstance(raw, dict):
-            r.problem(f"{key}.{col}", "应为表 (expected a table such as {label = \"名称\"})")
+            r.problem(f"{key}.{col}", '应为表 (expected a table such as {label = "名称"})')
             continue
         fr = _Reader(raw, f"{key}.{col}.", r.problems)
         out[str(col)] = FieldDef(
@@ -317,7 +320,9 @@ def _parse_style(raw: dict[str, Any], where: str, problems: list[str]) -> Style:
     colors: dict[str, str] = {}
     for cat, col in colors_raw.items():
         if not isinstance(col, str) or not HEX_COLOR.match(col):
-            r.problem(f"colors.{cat}", f"颜色须为 #rrggbb (colour must be #rrggbb, got {col!r:.20})")
+            r.problem(
+                f"colors.{cat}", f"颜色须为 #rrggbb (colour must be #rrggbb, got {col!r:.20})"
+            )
         else:
             colors[str(cat)] = col
     for key in ("color", "fill_color"):
@@ -365,7 +370,7 @@ def _parse_style(raw: dict[str, Any], where: str, problems: list[str]) -> Style:
 
 def _parse_rollup(raw: Any, where: str, problems: list[str]) -> Rollup | None:
     if not isinstance(raw, dict):
-        problems.append(f"{where}: 应为表 (expected a table like {{from = \"houses\", count = \"n\"}})")
+        problems.append(f'{where}: 应为表 (expected a table like {{from = "houses", count = "n"}})')
         return None
     r = _Reader(raw, where + ".", problems)
     source = r.slug("from", required=True)
@@ -378,7 +383,9 @@ def _parse_rollup(raw: Any, where: str, problems: list[str]) -> Rollup | None:
                 r.problem(f"{agg}.{k}", "应为源图层的列名 (expected a source column name)")
     count = r.text("count")
     if not count and not aggs["sum"] and not aggs["mean"]:
-        r.problem("count", "汇总至少需要 count、sum 或 mean 之一 (a rollup needs count, sum or mean)")
+        r.problem(
+            "count", "汇总至少需要 count、sum 或 mean 之一 (a rollup needs count, sum or mean)"
+        )
     r.unknown(set(r.used))
     return Rollup(source=source or "", count=count, sum=aggs["sum"], mean=aggs["mean"])
 
@@ -397,7 +404,9 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
     join_raw = r.get("join", dict)
     if join_raw is not None:
         jr = _Reader(join_raw, where + "join.", problems)
-        join = Join(table=jr.slug("table", required=True) or "", on=jr.text("on", required=True) or "")
+        join = Join(
+            table=jr.slug("table", required=True) or "", on=jr.text("on", required=True) or ""
+        )
         jr.unknown(set(jr.used))
     rollups: list[Rollup] = []
     rollup_raw = raw.get("rollup")

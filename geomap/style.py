@@ -69,8 +69,12 @@ def _title(meta: LayerMeta, column: str, labels: dict[str, tuple[str, str | None
 
 def single(style: Style, geom_type: str, n: int, title: str) -> Styled:
     color = style.color or DEFAULT_COLORS.get(geom_type, "#3366cc")
-    return Styled(np.zeros(n, dtype=np.int32), [style.fill_color or color], None,
-                  [LegendItem(title, style.fill_color or color)])
+    return Styled(
+        np.zeros(n, dtype=np.int32),
+        [style.fill_color or color],
+        None,
+        [LegendItem(title, style.fill_color or color)],
+    )
 
 
 def categorical(style: Style, values: pd.Series, title: str) -> Styled:
@@ -132,8 +136,14 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
     return Styled(classes, colors, title, legend)
 
 
-def style_layer(style: Style, frame: pd.DataFrame, meta: LayerMeta, geom_type: str,
-                layer_title: str, labels: dict[str, tuple[str, str | None]]) -> Styled:
+def style_layer(
+    style: Style,
+    frame: pd.DataFrame,
+    meta: LayerMeta,
+    geom_type: str,
+    layer_title: str,
+    labels: dict[str, tuple[str, str | None]],
+) -> Styled:
     """Compute the classes, palette and legend of one map layer."""
     if style.type == "single":
         return single(style, geom_type, len(frame), layer_title)

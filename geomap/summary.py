@@ -25,16 +25,18 @@ def layer_summaries(atlas: Atlas) -> list[dict[str, Any]]:
             area = round(float(np.sum(area_mu(present.values))), 3)
         elif family == {"LineString"}:
             length = round(float(np.sum(length_m(present.values))), 2)
-        out.append({
-            "name": name,
-            "title": layer.meta.title,
-            "kind": layer.meta.kind,
-            "geometry_type": "/".join(types) if types else None,
-            "features": int(len(layer.gdf)),
-            "bbox": bbox,
-            "area_mu": area,
-            "length_m": length,
-            "illustrative": layer.meta.illustrative,
-            "source": layer.meta.source,
-        })
+        out.append(
+            {
+                "name": name,
+                "title": layer.meta.title,
+                "kind": layer.meta.kind,
+                "geometry_type": "/".join(types) if types else None,
+                "features": len(layer.gdf),
+                "bbox": bbox,
+                "area_mu": area,
+                "length_m": length,
+                "illustrative": layer.meta.illustrative,
+                "source": layer.meta.source,
+            }
+        )
     return out

@@ -24,12 +24,23 @@ def layers(ctx: click.Context, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"图层 ({len(rows)})", show_lines=False)
-    for col in ("名称 name", "标题 title", "类型 kind", "几何 geometry", "要素 features",
-                "面积 亩", "长度 m"):
+    for col in (
+        "名称 name",
+        "标题 title",
+        "类型 kind",
+        "几何 geometry",
+        "要素 features",
+        "面积 亩",
+        "长度 m",
+    ):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
-            r["name"], r["title"], r["kind"], r["geometry_type"] or "—", str(r["features"]),
+            r["name"],
+            r["title"],
+            r["kind"],
+            r["geometry_type"] or "—",
+            str(r["features"]),
             f"{r['area_mu']:,.1f}" if r["area_mu"] is not None else "—",
             f"{r['length_m']:,.0f}" if r["length_m"] is not None else "—",
         )

@@ -37,9 +37,13 @@ class GeomapGroup(click.Group):
 
 
 @click.group(cls=GeomapGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--atlas", "atlas_dir", type=click.Path(file_okay=False, path_type=str),
-              help="图集目录 (atlas folder); default: $GEOMAP_ATLAS, else the nearest folder "
-                   "at or above the working directory holding layers/.")
+@click.option(
+    "--atlas",
+    "atlas_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    help="图集目录 (atlas folder); default: $GEOMAP_ATLAS, else the nearest folder "
+    "at or above the working directory holding layers/.",
+)
 @click.option("--debug", is_flag=True, help="出错时显示完整回溯 (show tracebacks).")
 @click.version_option(__version__, prog_name="geomap")
 @click.pass_context

@@ -6,21 +6,28 @@ import time
 
 import click
 
+from geomap.cli.main import get_atlas
 from geomap.errors import GeomapError, NotFound
 from geomap.render import RenderOptions, render_index, render_map
-from geomap.cli.main import get_atlas
 
 
 @click.command()
 @click.argument("maps", nargs=-1)
-@click.option("--basemap", help="底图 (basemap): none, amap, amap-img, geoq, tianditu-vec, "
-              "tianditu-img, osm. Default: the map spec's, else atlas.toml's, else amap.")
-@click.option("--offline/--online", default=True,
-              help="离线单文件 (default: every script inlined) or link the CDN copies.")
+@click.option(
+    "--basemap",
+    help="底图 (basemap): none, amap, amap-img, geoq, tianditu-vec, "
+    "tianditu-img, osm. Default: the map spec's, else atlas.toml's, else amap.",
+)
+@click.option(
+    "--offline/--online",
+    default=True,
+    help="离线单文件 (default: every script inlined) or link the CDN copies.",
+)
 @click.option("--force", is_flag=True, help="重新生成未变化的地图 (re-render unchanged maps).")
 @click.pass_context
-def render(ctx: click.Context, maps: tuple[str, ...], basemap: str | None, offline: bool,
-           force: bool) -> None:
+def render(
+    ctx: click.Context, maps: tuple[str, ...], basemap: str | None, offline: bool, force: bool
+) -> None:
     """生成地图 (render maps to HTML)."""
     atlas = get_atlas(ctx)
     existing = atlas.map_names()
@@ -43,10 +50,16 @@ def render(ctx: click.Context, maps: tuple[str, ...], basemap: str | None, offli
             continue
         for warning in result.warnings:
             click.echo(f"警告 (warning): {warning}", err=True)
-        state = "未变化，跳过 (unchanged)" if result.skipped else f"{time.perf_counter() - started:.1f} s"
+        state = (
+            "未变化，跳过 (unchanged)"
+            if result.skipped
+            else f"{time.perf_counter() - started:.1f} s"
+        )
         click.echo(f"✓ {name} → {result.path.relative_to(atlas.root)}  {state}", err=True)
     index = render_index(atlas)
     click.echo(f"✓ 目录 (index) → {index.relative_to(atlas.root)}", err=True)
     if failures:
-        raise GeomapError(f"{len(failures)} 幅地图未生成 (maps failed): " + "; ".join(
-            f.split(":")[0] for f in failures))
+        raise GeomapError(
+            f"{len(failures)} 幅地图未生成 (maps failed): "
+            + "; ".join(f.split(":")[0] for f in failures)
+        )
