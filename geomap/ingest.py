@@ -374,7 +374,8 @@ def _gdal_errors(src: Path, what: str) -> Iterator[list[str]]:
                 collected.append(f"GDAL: {w.message}")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise DataError(
-            f"{src}: 无法打开{what}，文件可能已截断或损坏 (cannot open: truncated or corrupt? "
+            f"{src}: 无法打开此 {what} 文件，可能已截断或损坏 (cannot open this {what} file: "
+            f"truncated or corrupt? "
             f"{_short(exc)}); 请重新导出或重新下载该文件 (export or download it again)"
         ) from None
     except (
@@ -387,7 +388,8 @@ def _gdal_errors(src: Path, what: str) -> Iterator[list[str]]:
         ValueError,
     ) as exc:
         raise DataError(
-            f"{src}: 读取{what}出错，文件可能已截断或损坏 (read error, truncated or corrupt? "
+            f"{src}: 读取此 {what} 文件出错，可能已截断或损坏 (error reading this {what} file: "
+            f"truncated or corrupt? "
             f"{_short(exc)}); 请重新导出该文件 (export it again)"
         ) from None
 
@@ -573,7 +575,7 @@ def _read_shapefile(shp: Path, encoding: str | None, *, fmt: str = "shapefile") 
         if cpg is not None:
             notes.append(f"{cpg.name}: 无法识别的编码声明，改为自动检测 (unknown .cpg; detected)")
         codec = detect_dbf_encoding(dbf)
-    with _gdal_errors(shp, " Shapefile ") as gdal_notes:
+    with _gdal_errors(shp, "Shapefile") as gdal_notes:
         gdf = _read_dataframe(shp, encoding=codec)
     return _Raw(
         gdf=gdf,
@@ -589,6 +591,11 @@ def _read_shapefile(shp: Path, encoding: str | None, *, fmt: str = "shapefile") 
 # --------------------------------------------------------------------------------------------
 
 
+def _fmt_name(fmt: str) -> str:
+    base = fmt.removesuffix("-zip")
+    return {"gpkg": "GeoPackage", "geojson": "GeoJSON", "kml": "KML", "kmz": "KMZ"}.get(base, base)
+
+
 def _spatial_layers(src: Path, what: str) -> list[str]:
     with _gdal_errors(src, what):
         layers = pyogrio.list_layers(src)
@@ -596,15 +603,15 @@ def _spatial_layers(src: Path, what: str) -> list[str]:
 
 
 def _read_gdal_layered(src: Path, fmt: str, layer: str | None) -> _Raw:
-    names = _spatial_layers(src, "图层 (layer)")
+    names = _spatial_layers(src, _fmt_name(fmt))
     chosen = _choose(src, ("图层", "layer"), names, layer)
-    with _gdal_errors(src, f" {fmt} ") as notes:
+    with _gdal_errors(src, _fmt_name(fmt)) as notes:
         gdf = _read_dataframe(src, layer=chosen)
     return _Raw(gdf=gdf, source_format=fmt, layer_used=chosen, warnings=notes)
 
 
 def _read_gdal_single(src: Path, fmt: str, layer: str | None) -> _Raw:
-    with _gdal_errors(src, f" {fmt} ") as notes:
+    with _gdal_errors(src, _fmt_name(fmt)) as notes:
         gdf = _read_dataframe(src)
     if layer is not None:
         notes.append(f"{fmt} 只有一个图层，忽略 --layer {layer} (ignored)")
@@ -683,14 +690,14 @@ def _read_kml(kml: Path, fmt: str, layer: str | None, display: Path | None = Non
     if "LIBKML" not in pyogrio.list_drivers():
         notes.append("GDAL 缺少 LIBKML 驱动，ExtendedData 属性可能丢失 (no LIBKML driver)")
     with _libkml_keep_field_names():
-        with _gdal_errors(shown, " KML ") as gdal_notes:
+        with _gdal_errors(shown, "KML") as gdal_notes:
             layers = pyogrio.list_layers(kml)
             names = []
             for name, _gtype in layers:
                 if pyogrio.read_info(kml, layer=str(name))["features"] != 0:
                     names.append(str(name))
         chosen = _choose(shown, ("图层/文件夹", "layer/folder"), names, layer)
-        with _gdal_errors(shown, " KML ") as more_notes:
+        with _gdal_errors(shown, "KML") as more_notes:
             gdf = _read_dataframe(kml, layer=chosen)
     return _Raw(
         gdf=_clean_kml_columns(gdf),
@@ -888,8 +895,8 @@ def _infer_column(values: pd.Series) -> pd.Series:
     is_num = present.str.match(_NUMBER)
     if not is_num.all():
         return values.where(text != "", None)
-    digits = present.str.replace(r"[^0-9]", "", regex=True)
-    if present.str.match(r"^[+-]?0\d").any() or (digits.str.len() > 15).any():
+    integers = present[present.str.match(r"^[+-]?\d+$")]
+    if present.str.match(r"^[+-]?0\d").any() or (integers.str.len() > 15).any():
         return values.where(text != "", None)
     return pd.to_numeric(text.where(text != "", None))
 
@@ -940,8 +947,10 @@ def _read_xlsx_frame(src: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
         frames = {}
         names = [str(n) for n in book.sheet_names]
         for name in [sheet] if sheet in names else names:
-            df = book.parse(name)
-            df = df.dropna(how="all").dropna(axis=1, how="all")
+            # dtype=object keeps text cells as text ("007"); pandas would otherwise parse
+            # number-like strings. infer_objects() then types the truly numeric columns.
+            df = book.parse(name, dtype=object)
+            df = df.dropna(how="all").dropna(axis=1, how="all").infer_objects()
             if not df.empty:
                 frames[name] = df
     except GeomapError:
@@ -987,7 +996,11 @@ def _parse_coordinate(
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        rows = [f"第 {i + first_row} 行 {str(cells.iloc[i])!r}" for i in bad[:MAX_LISTED]]
+        rows = [
+            f"第 {i + first_row} 行 (row {i + first_row}) "
+            + ("空 (empty)" if pd.isna(cells.iloc[i]) else repr(str(cells.iloc[i])))
+            for i in bad[:MAX_LISTED]
+        ]
         raise DataError(
             f"{src}: 列 {col!r} 有 {bad.size} 个缺失或不是数字的坐标 "
             f"(missing / non-numeric / infinite coordinates in column {col!r}): "
@@ -1302,7 +1315,8 @@ def _check_in_china(
             f"坐标与坐标系 {resolved.label} 不符 (coordinates do not fit {resolved.label}); "
             + _candidates_text(raw_bounds)
             if resolved.source.is_projected
-            else "请检查坐标系 (check the CRS, e.g. --crs EPSG:4549 for metres)"
+            else "请检查坐标是否正确，西屏约在东经 119.48°、北纬 28.45° "
+            "(check the coordinates: Xiping is near 119.48E 28.45N)"
         )
         raise DataError(
             f"{src}: 所有要素都在中国范围以外 (every feature lies outside China); {hint}"
