@@ -500,7 +500,7 @@ def identify_epsg(crs: pyproj.CRS | str | None) -> int | None:
     if epsg is None and crs.is_geographic and crs.datum is not None:
         # CRS84 and ESRI geographic WKT: pick the common datums by name.
         datum = crs.datum.name.lower().replace("_", " ")
-        if "wgs" in datum and "84" in datum:
+        if ("wgs" in datum and "84" in datum) or "world geodetic system 1984" in datum:
             epsg = 4326
         elif _is_cgcs2000(crs):
             epsg = 4490

@@ -121,7 +121,8 @@ class _RawNameInfo(zipfile.ZipInfo):
 
     raw_name: bytes = b""
 
-    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 (zipfile's name)
+    # Overrides zipfile's private hook that encodes the name and sets the UTF-8 flag.
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
         return self.raw_name, self.flag_bits & ~0x800
 
 
