@@ -312,7 +312,9 @@ def irregular(
 ) -> Callable[[float, float], Polygon]:
     """A maker of an irregular blob (lake, site) of about ``radius`` metres."""
     theta = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
-    wobble = 1 + 0.18 * np.sin(2 * theta + rng.uniform(0, 6.28)) + rng.uniform(-0.1, 0.1, vertices)
+    wobble = (
+        1 + 0.18 * np.sin(2 * theta + rng.uniform(0, 2 * np.pi)) + rng.uniform(-0.1, 0.1, vertices)
+    )
     x = radius * elongation * wobble * np.cos(theta)
     y = radius / elongation * wobble * np.sin(theta)
     shape = affinity.rotate(Polygon(np.column_stack([x, y])), angle, origin=(0, 0))
