@@ -576,7 +576,20 @@ def _read_shapefile(shp: Path, encoding: str | None, *, fmt: str = "shapefile") 
             notes.append(f"{cpg.name}: 无法识别的编码声明，改为自动检测 (unknown .cpg; detected)")
         codec = detect_dbf_encoding(dbf)
     with _gdal_errors(shp, "Shapefile") as gdal_notes:
-        gdf = _read_dataframe(shp, encoding=codec)
+        try:
+            gdf = _read_dataframe(shp, encoding=codec)
+        except UnicodeDecodeError:
+            # A .cpg or --encoding that does not match the bytes: say so, suggest the fix.
+            origin = "--encoding" if encoding is not None else (cpg.name if cpg else "")
+            try:
+                suggestion = _display_codec(detect_dbf_encoding(dbf))
+            except DataError:
+                suggestion = "GB18030"
+            raise DataError(
+                f"{shp}: 属性表文字不是 {_display_codec(codec)} 编码 ({origin} 的声明有误) "
+                f"(the .dbf text is not {_display_codec(codec)} as {origin} says); "
+                f"请用 --encoding {suggestion} 重新添加 (add again with --encoding {suggestion})"
+            ) from None
     return _Raw(
         gdf=gdf,
         source_format=fmt,
@@ -949,7 +962,7 @@ def _read_xlsx_frame(src: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
         for name in [sheet] if sheet in names else names:
             # dtype=object keeps text cells as text ("007"); pandas would otherwise parse
             # number-like strings. infer_objects() then types the truly numeric columns.
-            df = book.parse(name, dtype=object)
+            df = pd.read_excel(book, sheet_name=name, dtype=object)
             df = df.dropna(how="all").dropna(axis=1, how="all").infer_objects()
             if not df.empty:
                 frames[name] = df
@@ -1214,15 +1227,28 @@ class _Resolved:
     label: str
 
 
+def _lonlat_like(geoms: NDArray[np.object_]) -> bool:
+    """Every feature fits lon/lat ranges, or would once its x/y are exchanged.
+
+    Decided per feature so that a few swapped rows in a lon/lat table are reported as
+    swapped rows rather than making the whole table look projected.
+    """
+    b = shapely.bounds(geoms)
+    plain = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+    swapped = np.array([looks_swapped((r[0], r[1], r[2], r[3])) for r in b], dtype=bool)
+    return bool((plain | swapped).all())
+
+
 def _resolve_crs(
     src: Path,
     raw: _Raw,
     spec: CrsSpec | None,
     bounds: tuple[float, float, float, float],
+    lonlat_like: bool,
     notes: list[str],
 ) -> _Resolved:
     declared: pyproj.CRS | None = raw.gdf.crs
-    if declared is not None and declared.is_geographic and not looks_like_lonlat(bounds):
+    if declared is not None and declared.is_geographic and not lonlat_like:
         # GeoJSON (and KML) always claim WGS84, whatever numbers they hold.
         if spec is None:
             notes.append(
@@ -1234,7 +1260,7 @@ def _resolve_crs(
         if spec.is_offset:
             if looks_swapped(bounds):
                 raise DataError(f"{src}: {_swap_hint(raw)}")
-            if not looks_like_lonlat(bounds):
+            if not lonlat_like:
                 raise DataError(
                     f"{src}: --crs {spec} 需要经纬度坐标，但坐标像是平面米制坐标 "
                     f"(gcj02/bd09 need lon/lat; these look projected: {_fmt_bounds(bounds)}); "
@@ -1264,7 +1290,7 @@ def _resolve_crs(
         return _Resolved(declared, None, _crs_label(declared))
     if looks_swapped(bounds):
         raise DataError(f"{src}: {_swap_hint(raw)}")
-    if looks_like_lonlat(bounds):
+    if lonlat_like:
         notes.append("文件没有坐标系信息，按经纬度 WGS84 处理 (no CRS: assumed WGS84 lon/lat)")
         return _Resolved(pyproj.CRS.from_epsg(4326), None, "EPSG:4326")
     raise DataError(
@@ -1399,7 +1425,7 @@ def _finish(src: Path, raw: _Raw, spec: CrsSpec | None, strict: bool) -> IngestR
     geoms = _normalise_collections(np.asarray(geoms, dtype=object))
     family = _check_geometries(src, geoms, label)
     raw_bounds = _bounds(geoms)
-    resolved = _resolve_crs(src, raw, spec, raw_bounds, notes)
+    resolved = _resolve_crs(src, raw, spec, raw_bounds, _lonlat_like(geoms), notes)
     try:
         geoms = _to_wgs84(geoms, resolved)
     except pyproj.exceptions.ProjError as exc:
