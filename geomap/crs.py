@@ -46,10 +46,12 @@ __all__ = [
     "guess_projected_crs",
     "identify_epsg",
     "in_china",
+    "in_china_rows",
     "length_m",
     "looks_like_lonlat",
     "looks_swapped",
     "parse_crs",
+    "swapped_rows",
     "transform_geometries",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
@@ -512,6 +514,28 @@ def identify_epsg(crs: pyproj.CRS | str | None) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 
+def in_china_rows(bounds: ArrayLike) -> NDArray[np.bool_]:
+    """Vectorised :func:`in_china` for an ``(n, 4)`` array of per-feature bounds."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    # NaN compares False, so missing or broken bounds are never "in China".
+    result: NDArray[np.bool_] = (
+        (b[:, 0] >= _CHINA_LON[0])
+        & (b[:, 2] <= _CHINA_LON[1])
+        & (b[:, 0] <= b[:, 2])
+        & (b[:, 1] >= _CHINA_LAT[0])
+        & (b[:, 3] <= _CHINA_LAT[1])
+        & (b[:, 1] <= b[:, 3])
+    )
+    return result
+
+
+def swapped_rows(bounds: ArrayLike) -> NDArray[np.bool_]:
+    """Vectorised :func:`looks_swapped` for an ``(n, 4)`` array of per-feature bounds."""
+    b = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
+    result: NDArray[np.bool_] = ~in_china_rows(b) & in_china_rows(b[:, [1, 0, 3, 2]])
+    return result
+
+
 def looks_like_lonlat(bounds: Bounds) -> bool:
     """True if ``(minx, miny, maxx, maxy)`` fit in longitude/latitude ranges."""
     minx, miny, maxx, maxy = bounds
@@ -520,11 +544,7 @@ def looks_like_lonlat(bounds: Bounds) -> bool:
 
 def in_china(bounds: Bounds) -> bool:
     """True if the lon/lat bounds lie inside the rough China box used by GCJ-02."""
-    minx, miny, maxx, maxy = bounds
-    return bool(
-        _CHINA_LON[0] <= minx <= maxx <= _CHINA_LON[1]
-        and _CHINA_LAT[0] <= miny <= maxy <= _CHINA_LAT[1]
-    )
+    return bool(in_china_rows(bounds)[0])
 
 
 def looks_swapped(bounds: Bounds) -> bool:
@@ -532,8 +552,7 @@ def looks_swapped(bounds: Bounds) -> bool:
 
     e.g. x ≈ 28, y ≈ 119: latitude was given as x.
     """
-    minx, miny, maxx, maxy = bounds
-    return not in_china(bounds) and in_china((miny, minx, maxy, maxx))
+    return bool(swapped_rows(bounds)[0])
 
 
 def guess_projected_crs(bounds: Bounds, limit: int = 3) -> list[int]:

@@ -51,9 +51,11 @@ from geomap.crs import (
     guess_projected_crs,
     identify_epsg,
     in_china,
+    in_china_rows,
     looks_like_lonlat,
     looks_swapped,
     parse_crs,
+    swapped_rows,
     transform_geometries,
 )
 from geomap.errors import DataError, GeomapError
@@ -178,9 +180,9 @@ class _Raw:
     layer_used: str | None = None
     warnings: list[str] = field(default_factory=list)
     # Tabular sources: the coordinate columns (for the "swap" hint) and the spreadsheet row
-    # of the first data record (for messages that point at rows, not indices).
+    # of each record (messages point at rows a planner can find, not indices).
     lonlat_columns: tuple[str, str] | None = None
-    first_row: int | None = None
+    rows: NDArray[np.int64] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,6 +498,13 @@ def _decodes(chunks: Iterable[bytes], codec: str) -> bool:
 
     DBF fields have a fixed byte width and some writers cut a character in half there.
     """
+    chunks = list(chunks)
+    try:
+        # Fast path: one strict decode of everything (a newline cannot complete a sequence).
+        b"\n".join(chunks).decode(codec)
+        return True
+    except UnicodeDecodeError:
+        pass
     for chunk in chunks:
         decoder = codecs.getincrementaldecoder(codec)(errors="strict")
         try:
@@ -941,7 +950,10 @@ def _read_csv_frame(src: Path, encoding: str | None) -> tuple[pd.DataFrame, str]
     if "," not in first_line:
         sep = "\t" if "\t" in first_line else (";" if ";" in first_line else ",")
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+        # Blank lines are kept (then dropped below) so that index + 2 is the line number.
+        frame = pd.read_csv(
+            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{src}: 文件是空的 (empty file)") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -950,6 +962,7 @@ def _read_csv_frame(src: Path, encoding: str | None) -> tuple[pd.DataFrame, str]
             "请检查引号和分隔符，或从 Excel 重新另存为 CSV UTF-8 (check quotes/separators)"
         ) from None
     frame.columns = _clean_names(frame.columns)
+    frame = frame[(frame.astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1)]
     return frame.apply(_infer_column), used
 
 
@@ -976,7 +989,7 @@ def _read_xlsx_frame(src: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
     if sheet is not None and sheet not in names:
         _choose(src, ("工作表", "sheet"), names, sheet)
     chosen = _choose(src, ("工作表", "sheet"), list(frames), sheet)
-    frame = frames[chosen].reset_index(drop=True)
+    frame = frames[chosen]
     frame.columns = _clean_names(frame.columns)
     return frame, chosen
 
@@ -1001,7 +1014,7 @@ def _find_column(columns: Sequence[str], candidates: Sequence[str]) -> str | Non
 
 
 def _parse_coordinate(
-    src: Path, frame: pd.DataFrame, col: str, first_row: int
+    src: Path, frame: pd.DataFrame, col: str, rows: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     cells = frame[col]
     text = cells.astype(str).str.strip().str.rstrip("°")
@@ -1009,15 +1022,15 @@ def _parse_coordinate(
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        rows = [
-            f"第 {i + first_row} 行 (row {i + first_row}) "
+        listed = [
+            f"第 {rows[i]} 行 (row {rows[i]}) "
             + ("空 (empty)" if pd.isna(cells.iloc[i]) else repr(str(cells.iloc[i])))
             for i in bad[:MAX_LISTED]
         ]
         raise DataError(
             f"{src}: 列 {col!r} 有 {bad.size} 个缺失或不是数字的坐标 "
             f"(missing / non-numeric / infinite coordinates in column {col!r}): "
-            f"{_listing(rows, bad.size)}; 请补全或删除这些行 (fill in or delete these rows)"
+            f"{_listing(listed, bad.size)}; 请补全或删除这些行 (fill in or delete these rows)"
         )
     return values
 
@@ -1043,8 +1056,9 @@ def _read_table(
         enc = None
         if encoding is not None:
             notes.append("XLSX 文件自带编码，忽略 --encoding (ignored for XLSX)")
-    # Spreadsheet row of the first record: the header is row 1 in both CSV and XLSX.
-    first_row = 2
+    # Blank rows were dropped with the index kept; the header is row 1 in CSV and XLSX.
+    rows = frame.index.to_numpy(dtype=np.int64) + 2
+    frame = frame.reset_index(drop=True)
     columns = list(frame.columns)
     if (lon is None) != (lat is None):
         raise DataError(
@@ -1060,7 +1074,7 @@ def _read_table(
     wkt_col = _find_column(columns, WKT_NAMES) if lon is None else None
     lonlat: tuple[str, str] | None = None
     if wkt_col is not None:
-        geoms = _parse_wkt(src, frame, wkt_col, first_row)
+        geoms = _parse_wkt(src, frame, wkt_col, rows)
         frame = frame.drop(columns=[wkt_col])
     else:
         lon_col = lon or _find_column(columns, LON_NAMES)
@@ -1071,8 +1085,8 @@ def _read_table(
                 f"{', '.join(columns)}; 请用 --lon 列名 --lat 列名 指定经纬度列，或提供 WKT 列 "
                 "(name them with --lon COL --lat COL, or add a 'wkt' column)"
             )
-        x = _parse_coordinate(src, frame, lon_col, first_row)
-        y = _parse_coordinate(src, frame, lat_col, first_row)
+        x = _parse_coordinate(src, frame, lon_col, rows)
+        y = _parse_coordinate(src, frame, lat_col, rows)
         geoms = shapely.points(x, y)
         lonlat = (lon_col, lat_col)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
@@ -1083,11 +1097,13 @@ def _read_table(
         layer_used=layer_used,
         warnings=notes,
         lonlat_columns=lonlat,
-        first_row=first_row,
+        rows=rows,
     )
 
 
-def _parse_wkt(src: Path, frame: pd.DataFrame, col: str, first_row: int) -> NDArray[np.object_]:
+def _parse_wkt(
+    src: Path, frame: pd.DataFrame, col: str, rows: NDArray[np.int64]
+) -> NDArray[np.object_]:
     text = frame[col].astype(str).str.strip()
     text = text.where(~frame[col].isna(), "")
     geoms: NDArray[np.object_] = shapely.from_wkt(
@@ -1095,10 +1111,10 @@ def _parse_wkt(src: Path, frame: pd.DataFrame, col: str, first_row: int) -> NDAr
     )
     broken = np.flatnonzero(pd.isna(geoms) & (text != "").to_numpy())
     if broken.size:
-        rows = [f"第 {i + first_row} 行 (row {i + first_row})" for i in broken]
+        listed = [f"第 {rows[i]} 行 (row {rows[i]})" for i in broken]
         raise DataError(
             f"{src}: 列 {col!r} 中有 {broken.size} 个无法解析的 WKT (unparseable WKT): "
-            f"{_listing(rows)}; 请检查这些行的几何文本 (fix the geometry text in these rows)"
+            f"{_listing(listed)}; 请检查这些行的几何文本 (fix the geometry text in these rows)"
         )
     return geoms
 
@@ -1111,15 +1127,15 @@ def _parse_wkt(src: Path, frame: pd.DataFrame, col: str, first_row: int) -> NDAr
 class _Labeller:
     """Names a feature for messages: spreadsheet row, or FID plus its name when it has one."""
 
-    def __init__(self, gdf: gpd.GeoDataFrame, first_row: int | None) -> None:
-        self.first_row = first_row
+    def __init__(self, gdf: gpd.GeoDataFrame, rows: NDArray[np.int64] | None) -> None:
+        self.rows = rows
         cols = [c for c in gdf.columns if c != gdf.geometry.name]
         name_col = _find_column([str(c) for c in cols], NAME_FIELDS)
         self.names = gdf[name_col].to_numpy() if name_col is not None else None
 
     def __call__(self, i: int) -> str:
-        if self.first_row is not None:
-            label = f"第 {i + self.first_row} 行 (row {i + self.first_row})"
+        if self.rows is not None:
+            label = f"第 {self.rows[i]} 行 (row {self.rows[i]})"
         else:
             label = f"要素 FID {i} (feature {i})"
         if self.names is not None and not pd.isna(self.names[i]) and str(self.names[i]).strip():
@@ -1235,8 +1251,7 @@ def _lonlat_like(geoms: NDArray[np.object_]) -> bool:
     """
     b = shapely.bounds(geoms)
     plain = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
-    swapped = np.array([looks_swapped((r[0], r[1], r[2], r[3])) for r in b], dtype=bool)
-    return bool((plain | swapped).all())
+    return bool((plain | swapped_rows(b)).all())
 
 
 def _resolve_crs(
@@ -1323,15 +1338,10 @@ def _check_in_china(
     label: _Labeller,
 ) -> None:
     fb = shapely.bounds(geoms)
-    finite = np.isfinite(fb).all(axis=1)
-    inside = finite & np.array([in_china((b[0], b[1], b[2], b[3])) for b in fb], dtype=bool)
-    outside = np.flatnonzero(~inside)
+    outside = np.flatnonzero(~in_china_rows(fb))
     if not outside.size:
         return
-    swapped = [
-        finite[i] and looks_swapped((fb[i, 0], fb[i, 1], fb[i, 2], fb[i, 3])) for i in outside
-    ]
-    if all(swapped):
+    if swapped_rows(fb[outside]).all():
         raise DataError(
             f"{src}: {outside.size} 个要素的经纬度颠倒 (swapped lon/lat): "
             f"{label.many(outside)}; {_swap_hint(raw)}"
@@ -1399,8 +1409,16 @@ def _repair_polygons(
     rounded_invalid = np.flatnonzero(~shapely.is_valid(round_geometries(geoms)))
     if rounded_invalid.size:
         snapped = shapely.set_precision(geoms[rounded_invalid], 10.0**-PRECISION)
+        vanished = []
         for j, i in enumerate(rounded_invalid):
             geoms[i] = _polygonal_part(shapely.make_valid(snapped[j]))
+            if geoms[i] is None or shapely.is_empty(geoms[i]):
+                vanished.append(int(i))
+        if vanished:
+            raise DataError(
+                f"{src}: {len(vanished)} 个面小于 1 厘米，无法保存 (polygons too small to keep at "
+                f"{PRECISION} decimals): {label.many(vanished)}; 请删除 (delete them)"
+            )
         notes.append(
             f"{rounded_invalid.size} 个面在保留 {PRECISION} 位小数后会自相交，已对齐到网格 "
             f"(snapped to the {PRECISION}-decimal grid to stay valid): "
@@ -1419,7 +1437,7 @@ def _finish(src: Path, raw: _Raw, spec: CrsSpec | None, strict: bool) -> IngestR
             + "; 请确认导出了正确的图层 (check you exported the right layer)"
         )
     gdf = gdf.reset_index(drop=True)
-    label = _Labeller(gdf, raw.first_row)
+    label = _Labeller(gdf, raw.rows)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     geoms = shapely.force_2d(geoms)
     geoms = _normalise_collections(np.asarray(geoms, dtype=object))

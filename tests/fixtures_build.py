@@ -200,6 +200,23 @@ def parcel_placemarks() -> list[dict[str, Any]]:
     return out
 
 
+def kml_two_folders() -> str:
+    """KML with two folders (GDAL's LIBKML driver reads each as a layer), SchemaData fields."""
+    return """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>西屏</name>
+<Schema name="s" id="s"><SimpleField name="村名" type="string"/>
+<SimpleField name="户数" type="int"/></Schema>
+<Folder><name>村庄</name>
+<Placemark><name>A</name><ExtendedData><SchemaData schemaUrl="#s">
+<SimpleData name="村名">張村</SimpleData><SimpleData name="户数">12</SimpleData>
+</SchemaData></ExtendedData><Point><coordinates>119.4712,28.4431</coordinates></Point>
+</Placemark></Folder>
+<Folder><name>水库</name>
+<Placemark><name>B</name><Point><coordinates>119.49,28.45</coordinates></Point></Placemark>
+</Folder></Document></kml>
+"""
+
+
 def write_kmz(path: Path, kml_text: str) -> Path:
     """A KMZ: ``doc.kml`` plus an icon, as Google Earth saves it."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

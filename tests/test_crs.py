@@ -363,6 +363,19 @@ def test_bounds_heuristics() -> None:
     assert not crs.looks_like_lonlat(metres_4549) and not crs.looks_swapped(metres_4549)
 
 
+def test_vectorised_bounds_heuristics() -> None:
+    rows = np.array(
+        [
+            (119.4, 28.4, 119.6, 28.5),
+            (28.4, 119.4, 28.5, 119.6),
+            (-0.2, 51.4, 0.1, 51.6),
+            (np.nan, np.nan, np.nan, np.nan),
+        ]
+    )
+    assert crs.in_china_rows(rows).tolist() == [True, False, False, False]
+    assert crs.swapped_rows(rows).tolist() == [False, True, False, False]
+
+
 # ---------------------------------------------------------------------------------------------
 # Areas and lengths
 # ---------------------------------------------------------------------------------------------

@@ -250,6 +250,17 @@ def test_kml_laundering_switch_is_restored(tmp_path: Path) -> None:
     assert pyogrio.get_gdal_config_option("LIBKML_LAUNDER_FIELD_NAMES") == before
 
 
+def test_kml_with_folders_needs_layer(tmp_path: Path) -> None:
+    kml = tmp_path / "folders.kml"
+    kml.write_text(fb.kml_two_folders(), encoding="utf-8")
+    message = read_error(kml)
+    assert "村庄" in message and "水库" in message and "--layer" in message
+    result = read_source(kml, layer="村庄")
+    assert result.layer_used == "村庄"
+    assert result.gdf["村名"].tolist() == ["張村"]
+    assert result.gdf["户数"].tolist() == [12]
+
+
 def test_kml_with_doctype_refused(tmp_path: Path) -> None:
     kml = tmp_path / "evil.kml"
     doctype = '<!DOCTYPE kml [<!ENTITY lol "lol"><!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
@@ -419,6 +430,26 @@ def test_csv_nan_and_bad_coordinates(tmp_path: Path) -> None:
     assert "第 3 行" in read_error(fb.write_csv(tmp_path / "dms.csv", ["n", "lon", "lat"], rows))
 
 
+def test_blank_rows_keep_row_numbers(tmp_path: Path) -> None:
+    # Messages point at the row a planner sees in Excel, blank rows included.
+    path = tmp_path / "gaps.csv"
+    path.write_text("name,lon,lat\na,119.48,28.45\n\n,,\nb,oops,28.45\n", encoding="utf-8")
+    assert "第 5 行" in read_error(path)
+    rows = [["name", "lon", "lat"], ["a", 119.48, 28.45], [], [], ["b", "oops", 28.45]]
+    xlsx = fb.write_xlsx(tmp_path / "gaps.xlsx", {"Sheet1": rows})
+    assert "第 5 行" in read_error(xlsx)
+    path.write_text("name,lon,lat\na,119.48,28.45\n\nb,119.49,28.46\n", encoding="utf-8")
+    assert len(read_source(path).gdf) == 2
+
+
+def test_header_only_csv(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text("name,lon,lat\n", encoding="utf-8")
+    assert "no features" in read_error(path)
+    (tmp_path / "blank.csv").write_bytes(b"")
+    assert "empty" in read_error(tmp_path / "blank.csv")
+
+
 def test_csv_outside_china(tmp_path: Path) -> None:
     path = fb.write_csv(tmp_path / "uk.csv", ["name", "lon", "lat"], [("London", -0.12, 51.5)])
     assert "outside China" in read_error(path)
@@ -524,6 +555,7 @@ def test_single_and_multi_mix_is_fine(tmp_path: Path, geoms: list[object]) -> No
     assert len(read_source(write_layer(tmp_path, geoms)).gdf) == 2
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_coordinates_in_geometry(tmp_path: Path) -> None:
     bad = LineString([(119.48, 28.45), (np.nan, 28.46)])
     path = write_layer(tmp_path, [LineString([(119.48, 28.45), (119.49, 28.46)]), bad])
@@ -540,6 +572,22 @@ def test_invalid_polygon_collapsing_to_nothing(tmp_path: Path) -> None:
     flat = Polygon([(119.48, 28.45), (119.49, 28.45), (119.5, 28.45), (119.48, 28.45)])
     path = write_layer(tmp_path, [box(119.48, 28.45, 119.49, 28.46), flat])
     assert "地块1" in read_error(path)
+
+
+def test_polygon_invalid_only_after_rounding_is_snapped(tmp_path: Path) -> None:
+    # Valid at full precision; once rounded to 7 decimals the hole touches the shell along
+    # its bottom edge. The layer is written rounded, so ingest snaps it now.
+    shell = [(119.48, 28.45), (119.49, 28.45), (119.49, 28.46), (119.48, 28.46)]
+    hole = [(119.481, 28.45000002), (119.482, 28.45000002), (119.482, 28.451), (119.481, 28.451)]
+    polygon = Polygon(shell, [hole])
+    assert polygon.is_valid
+    path = write_layer(tmp_path, [polygon])
+    result = read_source(path)
+    assert result.repaired == 0
+    assert any("snapped" in w for w in result.warnings)
+    rounded = shapely.transform(result.gdf.geometry.values, lambda xy: np.round(xy, 7))
+    assert shapely.is_valid(rounded).all()
+    assert result.gdf.geometry.iloc[0].area == pytest.approx(polygon.area, rel=1e-3)
 
 
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
