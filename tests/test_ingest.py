@@ -139,6 +139,24 @@ def test_encoding_argument_overrides(gbk_shp: Path) -> None:
         read_source(gbk_shp, encoding="klingon")
 
 
+def test_shapefile_without_prj_asks_for_crs(gbk_shp: Path) -> None:
+    # Typical of CAD/CASS exports: metres, no .prj.
+    gbk_shp.with_suffix(".prj").unlink()
+    message = read_error(gbk_shp)
+    assert "--crs EPSG:4549" in message
+    assert read_source(gbk_shp, crs="EPSG:4549").crs_in == "EPSG:4549"
+
+
+@pytest.mark.parametrize(("code", "flavour"), [(4549, "WKT1_GDAL"), (4509, "WKT1_GDAL")])
+def test_prj_identified_where_pyproj_alone_fails(tmp_path: Path, code: int, flavour: str) -> None:
+    parcels = fb.parcels_4549().to_crs(code)
+    shp = fb.write_shapefile(tmp_path / "p", parcels)
+    shp.with_suffix(".prj").write_text(pyproj.CRS.from_epsg(code).to_wkt(flavour))
+    result = read_source(shp)
+    assert result.crs_in == f"EPSG:{code}"
+    np.testing.assert_allclose(area_mu(result.gdf.geometry), fb.expected_parcel_mu(), rtol=2e-3)
+
+
 def test_zipped_shapefile(gbk_shp: Path, tmp_path: Path) -> None:
     zipped = fb.zip_files(tmp_path / "parcels.zip", fb.shapefile_parts(gbk_shp), prefix="数据/")
     result = read_source(zipped)
