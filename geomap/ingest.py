@@ -64,10 +64,13 @@ from geomap.geojson_io import PRECISION, round_geometries
 __all__ = [
     "AREA_FIELD_CANDIDATES",
     "MAX_UNZIPPED_BYTES",
+    "NAME_FIELDS",
     "IngestResult",
+    "check_zip",
     "declared_area_warnings",
     "detect_dbf_encoding",
     "duplicate_keys",
+    "find_area_field",
     "read_source",
 ]
 
@@ -1479,9 +1482,20 @@ def _finish(src: Path, raw: _Raw, spec: CrsSpec | None, strict: bool) -> IngestR
 # --------------------------------------------------------------------------------------------
 
 
-def _find_area_field(gdf: gpd.GeoDataFrame) -> str | None:
+def find_area_field(gdf: gpd.GeoDataFrame) -> str | None:
+    """The declared-area column (亩) among :data:`AREA_FIELD_CANDIDATES`, case-insensitive.
+
+    Returns
+    -------
+    str or None
+        The first candidate present, in the order of :data:`AREA_FIELD_CANDIDATES`.
+    """
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     return _find_column(columns, AREA_FIELD_CANDIDATES)
+
+
+# Kept for callers written before the public name existed (geomap.add).
+_find_area_field = find_area_field
 
 
 def declared_area_warnings(
@@ -1511,7 +1525,7 @@ def declared_area_warnings(
         ``field`` given but not a column.
     """
     if field is None:
-        field = _find_area_field(gdf)
+        field = find_area_field(gdf)
         if field is None:
             return []
     elif field not in gdf.columns:
