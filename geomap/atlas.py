@@ -9,7 +9,9 @@ same folder, fsync, rename), so a failed or killed command leaves the atlas as i
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
+import io
 import os
 import tempfile
 import time
@@ -64,7 +66,7 @@ def find_root(explicit: str | Path | None = None, cwd: Path | None = None) -> Pa
 
 def check_name(name: str, what: str) -> str:
     """Refuse a layer/table/map name that is not a slug (and so could name a path)."""
-    if not isinstance(name, str) or not SLUG.match(name):
+    if not isinstance(name, str) or not SLUG.fullmatch(name):
         raise UnsafePath(
             f"{what}名称 {name!r:.80} 无效 (invalid {what} name): use lower-case letters, "
             "digits, '-' and '_' only, starting with a letter or digit"
@@ -88,6 +90,46 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_csv_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A UTF-8 CSV as text columns, and the file line on which each row starts.
+
+    Read with the csv module rather than pandas so that line numbers in messages are the
+    ones a planner sees in an editor (blank lines and quoted line breaks included) and
+    duplicate header names are caught before anything renames them.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path}: 不是 UTF-8 编码 (not UTF-8, byte {exc.start}); save the CSV as UTF-8"
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: CSV 为空，缺少表头 (empty: no header row)")
+        header = [h.strip() for h in header]
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise DataError(f"{path}: 列名重复 (duplicate column names): {', '.join(dupes)}")
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        start = reader.line_num + 1
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                if len(row) != len(header):
+                    raise DataError(
+                        f"{path}: 第 {start} 行有 {len(row)} 列，表头有 {len(header)} 列 "
+                        f"(line {start} has {len(row)} fields, the header {len(header)})"
+                    )
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise DataError(f"{path}: CSV 无法读取 (line {reader.line_num}: {exc})") from None
+    return pd.DataFrame(rows, columns=header, dtype=object), np.asarray(lines, dtype=int)
 
 
 def _umask() -> int:
@@ -152,7 +194,7 @@ class Atlas:
     def _names(folder: Path, suffix: str) -> list[str]:
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.glob(f"*{suffix}") if SLUG.match(p.stem))
+        return sorted(p.stem for p in folder.glob(f"*{suffix}") if SLUG.fullmatch(p.stem))
 
     def layer_names(self) -> list[str]:
         return self._names(self.layers_dir, ".geojson")
@@ -244,15 +286,7 @@ class Atlas:
         """Read a table; numeric columns are converted and bad cells listed in ``issues``."""
         meta = self.table_meta(name)
         path = self.table_path(name)
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise DataError(f"{path}: 不是 UTF-8 编码 (not UTF-8): save the CSV as UTF-8") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: CSV 无法读取 (cannot parse: {exc})") from None
-        dupes = [c for c in df.columns if "." in str(c) and str(c).rsplit(".", 1)[0] in df.columns]
-        if dupes:
-            raise DataError(f"{path}: 列名重复 (duplicate column names): {', '.join(dupes)}")
+        df, line_of = read_csv_text(path)
         if meta.key not in df.columns:
             raise SpecError(
                 self.table_path(name, ".toml"),
@@ -268,8 +302,7 @@ class Atlas:
             raw = df[col].str.strip()
             num = pd.to_numeric(raw.replace("", None), errors="coerce")
             bad = raw[(raw != "") & num.isna()]
-            lines = (np.flatnonzero(((raw != "") & num.isna()).to_numpy()) + 2).tolist()
-            for line, value in zip(lines, bad.head(5), strict=False):
+            for line, value in zip(line_of[bad.index[:5]], bad.head(5), strict=False):
                 issues.append(
                     f"{path}: 第 {line} 行 列 {col}: {value!r:.40} 不是数字 "
                     f"(line {line}: not a number)"

@@ -8,6 +8,7 @@ same data always gives the same bytes.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,28 @@ def round_geometries(geoms: Any, precision: int = PRECISION) -> np.ndarray:
     return shapely.transform(arr, lambda xy: np.round(xy, precision))
 
 
+_LONG_DECIMAL = re.compile(r"-?\d+\.\d{8,}(?:[eE][-+]?\d+)?")
+
+
+def geometries_json(geoms: Any, precision: int = PRECISION) -> list[str | None]:
+    """GeoJSON text of each geometry, coordinates rounded to ``precision`` decimals.
+
+    GEOS prints some rounded doubles with 17 significant digits (``28.457592000000002``);
+    those few numbers are rewritten in their shortest form so the text has at most
+    ``precision`` decimals too.
+    """
+    rounded = round_geometries(geoms, precision)
+    texts = shapely.to_geojson(rounded)
+
+    def shortest(match: re.Match[str]) -> str:
+        return repr(round(float(match.group(0)), precision))
+
+    return [None if t is None else _LONG_DECIMAL.sub(shortest, t) for t in texts]
+
+
 def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
     """Serialise ``gdf`` (already in WGS84) as a deterministic GeoJSON FeatureCollection."""
-    geoms = round_geometries(gdf.geometry.values, precision)
-    geom_json = shapely.to_geojson(geoms)
+    geom_json = geometries_json(gdf.geometry.values, precision)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     records = gdf[columns].to_dict(orient="records") if columns else [{}] * len(gdf)
     lines = []

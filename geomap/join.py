@@ -31,9 +31,18 @@ class JoinReport:
     warnings: tuple[str, ...] = field(default=())
 
 
+def _key_text(value: object) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 101.0 from a numeric column is the key "101"
+    text = str(value).strip()
+    return text or None
+
+
 def _keys(series: pd.Series) -> pd.Series:
-    """Keys compared as trimmed text, so 101 and "101" match and NaN never does."""
-    return series.map(lambda v: None if pd.isna(v) else str(v).strip()).astype(object)
+    """Keys compared as trimmed text, so 101, 101.0 and "101" match and empty never does."""
+    return pd.Series([_key_text(v) for v in series], index=series.index, dtype=object)
 
 
 def _listing(values: list[str], limit: int = 8) -> str:
@@ -62,8 +71,8 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
 
     left_keys = _keys(gdf[on])
     matched_mask = left_keys.isin(set(right["__key"].dropna()))
-    unmatched_layer = sorted({k for k in left_keys[~matched_mask] if k is not None})
-    missing_layer_keys = int(left_keys.isna().sum())
+    unmatched_layer = sorted({k for k in left_keys[~matched_mask] if isinstance(k, str)})
+    missing_layer_keys = int(sum(not isinstance(k, str) for k in left_keys))
     unmatched_table = sorted(set(right["__key"].dropna()) - set(left_keys.dropna()))
 
     value_cols = [c for c in right.columns if c not in (tkey, "__key")]

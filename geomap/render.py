@@ -10,6 +10,7 @@ The JSON is escaped for the script context and the client builds the DOM with
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 from collections.abc import Callable, Iterable
@@ -28,9 +29,10 @@ from folium.template import Template
 
 from geomap import __version__, basemaps
 from geomap import assets as assetlib
-from geomap.atlas import Atlas, atomic_write
+from geomap.atlas import Atlas, Layer, atomic_write
 from geomap.crs import wgs84_to_gcj02
 from geomap.errors import DataError, GeomapError, PrivacyError
+from geomap.geojson_io import geometries_json
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
 from geomap.spec import LayerMeta, MapLayer, MapSpec, Style
@@ -144,6 +146,21 @@ def _path_styles(
     return [one(c) for c in styled.colors], one(NO_DATA_COLOR)
 
 
+def _filtered(gdf: gpd.GeoDataFrame, ml: MapLayer) -> gpd.GeoDataFrame:
+    """Only the features matching the map layer's ``where`` (values compared as text)."""
+    if not ml.where:
+        return gdf
+    keep = np.ones(len(gdf), dtype=bool)
+    for col, values in ml.where.items():
+        if col not in gdf.columns:
+            raise DataError(
+                f"地图图层 {ml.layer}: where 中的列 {col!r:.60} 不存在 (column not found); "
+                f"columns: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)}"
+            )
+        keep &= gdf[col].map(lambda v: "" if v is None else str(v)).isin(values).to_numpy()
+    return gdf[keep].reset_index(drop=True)
+
+
 class LayerBuild:
     """Collects everything one map layer needs, applying joins and roll-ups."""
 
@@ -163,12 +180,12 @@ class LayerBuild:
             for col in layer.gdf.columns
             if col != layer.gdf.geometry.name
         }
-        frame = layer.gdf
+        frame = _filtered(layer.gdf, ml)
         if ml.join:
             table = atlas.read_table(ml.join.table)
             for issue in table.issues:
                 warn(issue)
-            frame, report = attribute_join(layer, table, ml.join.on)
+            frame, report = attribute_join(Layer(layer.meta, frame), table, ml.join.on)
             for w in report.warnings:
                 warn(f"地图图层 {ml.layer}: {w}")
             if table.meta.source:
@@ -256,8 +273,7 @@ class LayerBuild:
         geoms = frame.geometry.to_numpy()
         if shift:
             geoms = _shift(geoms)
-        rounded = shapely.transform(geoms, lambda xy: np.round(xy, RENDER_PRECISION))
-        geo_json = shapely.to_geojson(rounded)
+        geo_json = geometries_json(geoms, RENDER_PRECISION)
         geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
 
         want_labels = (
@@ -267,7 +283,7 @@ class LayerBuild:
         )
         label_at = None
         if want_labels and family == "polygon" and name_idx >= 0:
-            pts = shapely.point_on_surface(rounded)
+            pts = shapely.point_on_surface(geoms)
             xy = shapely.get_coordinates(pts, include_z=False)
             valid = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
             coords = iter(xy.tolist())
@@ -303,7 +319,7 @@ class LayerBuild:
             "name": name_idx,
             "labelAt": label_at,
         }
-        return data, geoms_text, rounded
+        return data, geoms_text, geoms
 
 
 def _shift(geoms: np.ndarray) -> np.ndarray:
@@ -357,8 +373,18 @@ def inputs_digest(
     for path in paths:
         h.update(str(path.name).encode())
         h.update(path.read_bytes() if path.is_file() else b"-")
-    for asset in ("geomap.js", "geomap.css"):
-        h.update(assetlib.read(asset).encode())
+    h.update(_code_digest().encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """geomap's own code and client assets: a changed renderer re-renders every map."""
+    h = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), package / "assets" / "geomap.js",
+                        package / "assets" / "geomap.css"]):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -407,10 +433,10 @@ def render_html(
     geoms_texts: list[str] = []
     bounds: list[np.ndarray] = []
     for i, b in enumerate(builds):
-        data, text, rounded = b.payload(i, shift, warn)
+        data, text, geoms = b.payload(i, shift, warn)
         layer_data.append(data)
         geoms_texts.append(text)
-        valid = rounded[~shapely.is_missing(rounded) & ~shapely.is_empty(rounded)]
+        valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
         if len(valid):
             bounds.append(shapely.total_bounds(valid))
     if not bounds:

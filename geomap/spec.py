@@ -15,7 +15,7 @@ from typing import Any
 
 from geomap.errors import SpecError
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always used with fullmatch
 KINDS = (
     "boundary",
     "community",
@@ -144,6 +144,7 @@ class MapLayer:
     join: Join | None = None
     rollup: tuple[Rollup, ...] = ()
     style: Style = field(default_factory=Style)
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class _Reader:
 
     def slug(self, key: str, required: bool = False) -> Any:
         value = self.text(key, required)
-        if isinstance(value, str) and value and not SLUG.match(value):
+        if isinstance(value, str) and value and not SLUG.fullmatch(value):
             self.problem(key, f"名称 {value!r:.60} 须为小写字母、数字、- 或 _ (must be a slug)")
         return value
 
@@ -391,11 +392,11 @@ def _parse_rollup(raw: Any, where: str, problems: list[str]) -> Rollup | None:
 
 
 def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
-    where = f"layers[{i}]."
+    where_at = f"layers[{i}]."
     if not isinstance(raw, dict):
         problems.append(f"layers[{i}]: 应为表 (expected a [[layers]] table)")
         return None
-    r = _Reader(raw, where, problems)
+    r = _Reader(raw, where_at, problems)
     tooltip = r.get("tooltip", list)
     if tooltip is not None and not all(isinstance(t, str) for t in tooltip):
         r.problem("tooltip", "应为列名列表 (expected a list of column names)")
@@ -403,7 +404,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
     join = None
     join_raw = r.get("join", dict)
     if join_raw is not None:
-        jr = _Reader(join_raw, where + "join.", problems)
+        jr = _Reader(join_raw, where_at + "join.", problems)
         join = Join(
             table=jr.slug("table", required=True) or "", on=jr.text("on", required=True) or ""
         )
@@ -413,9 +414,16 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
     r.used.add("rollup")
     items = rollup_raw if isinstance(rollup_raw, list) else [rollup_raw] if rollup_raw else []
     for j, item in enumerate(items):
-        ro = _parse_rollup(item, f"{where}rollup" + (f"[{j}]" if len(items) > 1 else ""), problems)
+        ro = _parse_rollup(item, f"{where_at}rollup" + (f"[{j}]" if len(items) > 1 else ""), problems)
         if ro:
             rollups.append(ro)
+    where: dict[str, tuple[str, ...]] = {}
+    for col, wanted in r.table("where").items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if not values or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+            r.problem(f"where.{col}", "应为值或值列表 (expected a value or a list of values)")
+            continue
+        where[str(col)] = tuple(str(v) for v in values)
     style_raw = r.get("style", dict, {})
     layer = MapLayer(
         layer=r.slug("layer", required=True) or "",
@@ -428,7 +436,8 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         search=r.get("search", bool, True),
         join=join,
         rollup=tuple(rollups),
-        style=_parse_style(style_raw, where + "style.", problems),
+        style=_parse_style(style_raw, where_at + "style.", problems),
+        where=where,
     )
     r.unknown(set(r.used))
     return layer

@@ -6,6 +6,7 @@ objects, which is far cheaper than one style function result per feature.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import mapclassify
@@ -79,7 +80,9 @@ def single(style: Style, geom_type: str, n: int, title: str) -> Styled:
 
 def categorical(style: Style, values: pd.Series, title: str) -> Styled:
     assert style.column is not None
-    text = values.map(lambda v: None if pd.isna(v) else str(v))
+    text = [
+        None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in values
+    ]
     seen = sorted({v for v in text if v is not None})
     # Declared colours first, in their declared order; then the rest alphabetically.
     order = [c for c in style.colors if c in seen] + [c for c in seen if c not in style.colors]
@@ -115,7 +118,9 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
     elif style.scheme == "natural_breaks":
         # Fisher-Jenks is the exact, deterministic natural-breaks optimum (NaturalBreaks is
         # k-means with random starts, so two renders could differ).
-        classifier = mapclassify.FisherJenks(data, k=k)
+        with warnings.catch_warnings():  # "Numba not installed": pure Python is fast enough here
+            warnings.simplefilter("ignore", UserWarning)
+            classifier = mapclassify.FisherJenks(data, k=k)
     elif style.scheme == "equal_interval":
         classifier = mapclassify.EqualInterval(data, k=k)
     else:
@@ -125,11 +130,20 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
     colors = _palette(style.palette or "YlOrRd", n, False)
     classes = np.full(len(y), -1, dtype=np.int32)
     classes[finite] = np.asarray(classifier.yb, dtype=np.int32)
-    lower = [float(data.min()), *upper[:-1]]
+    # Counts read better as 0, 1, 2–3 than as 0–0, 0–1, 1–3: with whole-number data a class
+    # holds the integers above the previous bound up to its own.
+    if np.all(np.mod(data, 1) == 0):
+        hi_bounds = [float(np.floor(u)) for u in upper]
+        lower = [float(data.min()), *(h + 1 for h in hi_bounds[:-1])]
+    else:
+        hi_bounds = upper
+        lower = [float(data.min()), *upper[:-1]]
     suffix = f" {unit}" if unit else ""
     legend = [
-        LegendItem(f"{_fmt(lo)} – {_fmt(hi)}{suffix}", colors[i])
-        for i, (lo, hi) in enumerate(zip(lower, upper, strict=True))
+        LegendItem(
+            (f"{_fmt(lo)} – {_fmt(hi)}" if lo < hi else _fmt(hi)) + suffix, colors[i]
+        )
+        for i, (lo, hi) in enumerate(zip(lower, hi_bounds, strict=True))
     ]
     if (~finite).any():
         legend.append(LegendItem("无数据", NO_DATA_COLOR))

@@ -1117,6 +1117,13 @@ def fields(**labels: str | tuple[str, str]) -> F:
     return out
 
 
+# Labels of the columns the grid-governance map rolls up from the houses layer onto each level.
+ROLLUP_LABELS: dict[str, str | tuple[str, str]] = {
+    "houses": ("排查农房", "幢"),
+    "hazards": ("存在隐患农房", "幢"),
+}
+
+
 def layer_meta(
     title: str,
     kind: str,
@@ -1181,6 +1188,7 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
                 grids=("网格数", "个"),
                 microgrids=("微网格数", "个"),
                 area_km2=("示意面积", "平方公里"),
+                **ROLLUP_LABELS,
             ),
             parent="subdistrict",
             parent_key="parent_code",
@@ -1196,6 +1204,7 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
                 parent_code="所属村社编码",
                 village="所属村社",
                 microgrids=("微网格数", "个"),
+                **ROLLUP_LABELS,
             ),
             parent="villages",
             parent_key="parent_code",
@@ -1206,7 +1215,9 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "microgrid",
             cite("2022(四)"),
             "424个微网格，基层治理最细单元，每个微网格位于一个网格内",
-            fields(**common, parent_code="所属网格编码", village_code="所属村社编码"),
+            fields(
+                **common, parent_code="所属网格编码", village_code="所属村社编码", **ROLLUP_LABELS
+            ),
             parent="grids",
             parent_key="parent_code",
             tiles_parent=True,
@@ -1496,6 +1507,8 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 {
                     "layer": "villages",
                     "title": "行政村集体经济",
+                    # Communities have no collective economy or rural houses: villages only.
+                    "where": {"type": "行政村"},
                     "join": {"table": "collective_economy", "on": "code"},
                     "tooltip": [
                         "name",
@@ -1628,6 +1641,8 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 {
                     "layer": "villages",
                     "title": "行政村隐患率",
+                    # Communities have no collective economy or rural houses: villages only.
+                    "where": {"type": "行政村"},
                     "join": {"table": "housing_safety", "on": "code"},
                     "tooltip": ["name", "houses", "hazards", "rating_c", "rating_d", "hazard_rate"],
                     "labels": True,

@@ -40,10 +40,17 @@ def vendor_leaflet() -> None:
 def npm_extract(package: str, version: str, members: dict[str, Path]) -> None:
     """Fetch ``package@version`` with ``npm pack`` and copy the named tarball members."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
-            ["npm", "pack", f"{package}@{version}", "--silent"],
-            cwd=tmp, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                ["npm", "pack", f"{package}@{version}", "--silent"],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         with tarfile.open(Path(tmp) / out) as tar:
             for member, target in members.items():
                 fh = tar.extractfile(member)

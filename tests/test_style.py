@@ -32,13 +32,14 @@ def labels(styled) -> list[str]:
     return [item.label for item in styled.legend]
 
 
+# Whole-number data: each class holds the integers above the previous bound (0–5, 6–10).
 # -- choropleth schemes ------------------------------------------------------------------
 
 
 def test_quantiles() -> None:
     s = choro(list(range(1, 11)), scheme="quantiles", k=2)
     assert s.classes.tolist() == [0] * 5 + [1] * 5
-    assert labels(s) == ["1 – 5.5 万元", "5.5 – 10 万元"]
+    assert labels(s) == ["1 – 5 万元", "6 – 10 万元"]
     assert len(s.colors) == 2
     assert [item.color for item in s.legend] == s.colors
     assert s.legend_title == "收入"
@@ -47,20 +48,20 @@ def test_quantiles() -> None:
 def test_quantiles_four_classes() -> None:
     s = choro([10, 20, 30, 40, 50, 60, 70, 80], scheme="quantiles", k=4)
     assert s.classes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert labels(s) == ["10 – 27.5 万元", "27.5 – 45 万元", "45 – 62.5 万元", "62.5 – 80 万元"]
+    assert labels(s) == ["10 – 27 万元", "28 – 45 万元", "46 – 62 万元", "63 – 80 万元"]
 
 
 def test_equal_interval() -> None:
     s = choro(list(range(0, 11)), scheme="equal_interval", k=2)
     assert s.classes.tolist() == [0] * 6 + [1] * 5  # 5 is the upper bound of class 0
-    assert labels(s) == ["0 – 5 万元", "5 – 10 万元"]
+    assert labels(s) == ["0 – 5 万元", "6 – 10 万元"]
 
 
 def test_natural_breaks_fisher_jenks() -> None:
     values = [1, 2, 3, 10, 11, 12, 50]
     s = choro(values, scheme="natural_breaks", k=3)
     assert s.classes.tolist() == [0, 0, 0, 1, 1, 1, 2]
-    assert labels(s) == ["1 – 3 万元", "3 – 12 万元", "12 – 50 万元"]
+    assert labels(s) == ["1 – 3 万元", "4 – 12 万元", "13 – 50 万元"]
 
 
 def test_natural_breaks_is_deterministic() -> None:
@@ -76,13 +77,13 @@ def test_natural_breaks_is_deterministic() -> None:
 def test_user_defined_bins_extended_to_max() -> None:
     s = choro(list(range(1, 11)), scheme="user_defined", bins=(3.0, 6.0))
     assert s.classes.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
-    assert labels(s) == ["1 – 3 万元", "3 – 6 万元", "6 – 10 万元"]
+    assert labels(s) == ["1 – 3 万元", "4 – 6 万元", "7 – 10 万元"]
 
 
 def test_user_defined_bins_sorted_and_kept_above_max() -> None:
     s = choro([5, 15, 25], scheme="user_defined", bins=(30.0, 10.0, 20.0))
     assert s.classes.tolist() == [0, 1, 2]
-    assert labels(s) == ["5 – 10 万元", "10 – 20 万元", "20 – 30 万元"]
+    assert labels(s) == ["5 – 10 万元", "11 – 20 万元", "21 – 30 万元"]
 
 
 def test_legend_without_unit_and_number_formatting() -> None:
@@ -97,7 +98,7 @@ def test_k_capped_by_distinct_values() -> None:
     assert len(s.colors) == 2
     one = choro([3, 3, 3], scheme="natural_breaks", k=5)
     assert one.classes.tolist() == [0, 0, 0]
-    assert labels(one) == ["3 – 3 万元"]
+    assert labels(one) == ["3 万元"]
 
 
 def test_palette_is_the_named_colorbrewer_ramp() -> None:

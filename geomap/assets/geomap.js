@@ -56,10 +56,12 @@
     return box;
   }
 
-  function swatch(shape, color) {
+  function swatch(shape, color, opacity) {
     var s = el("span", "gm-swatch gm-swatch-" + shape);
     s.style.background = shape === "line" ? "transparent" : color;
     s.style.borderColor = color;
+    // The swatch shows the colour as the map does: filled areas are drawn translucent.
+    if (shape === "polygon" && opacity !== undefined) s.style.opacity = String(Math.max(opacity, 0.35));
     return s;
   }
 
@@ -112,7 +114,12 @@
         },
         onEachFeature: function (f, layer) { layer.gmIndex = f.id; }
       });
-      ld.geoms.forEach(function (g, i) {
+      // Points are drawn in class order, so the classes listed last (e.g. C and D ratings)
+      // sit on top; polygons and lines keep their order.
+      var order = ld.geoms.map(function (_, i) { return i; });
+      if (ld.geom === "point") order.sort(function (a, b) { return (ld.cls[a] - ld.cls[b]) || (a - b); });
+      order.forEach(function (i) {
+        var g = ld.geoms[i];
         if (g) geo.addData({ type: "Feature", id: i, properties: null, geometry: g });
       });
       var host = geo;
@@ -146,7 +153,9 @@
         section.appendChild(el("div", "gm-legend-title", ld.legend.title));
         ld.legend.items.forEach(function (item) {
           var row = el("div", "gm-legend-row");
-          row.appendChild(swatch(ld.geom, item.color));
+          var first = ld.styles[0] || {};
+          row.appendChild(swatch(first.fill === false ? "outline" : ld.geom, item.color,
+                                 first.fillOpacity));
           row.appendChild(el("span", "gm-legend-label", item.label));
           section.appendChild(row);
         });
@@ -229,6 +238,21 @@
       var p = map.latLngToContainerPoint(ll);
       var r = mapEl.getBoundingClientRect();
       return [r.left + p.x, r.top + p.y];
+    };
+
+    // Print layout for `geomap export`: no interactive controls; north arrow, date, full legend.
+    state.exportMode = function (dateText) {
+      document.body.classList.add("gm-export");
+      var arrow = el("div", "gm-north");
+      arrow.appendChild(el("div", "gm-north-arrow", "▲"));
+      arrow.appendChild(el("div", "gm-north-n", "N"));
+      mapEl.appendChild(arrow);
+      footer.appendChild(el("div", "gm-date", "制图日期：" + dateText));
+      notice.style.display = "none";
+      Object.keys(state.layers).forEach(function (id) {
+        var e = state.layers[id];
+        if (e.legend) e.legend.style.display = map.hasLayer(e.host) ? "" : "none";
+      });
     };
 
     buildSearch(map, state);
