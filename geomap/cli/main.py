@@ -60,16 +60,17 @@ def get_atlas(ctx: click.Context) -> Atlas:
 
 
 def _register() -> None:
-    from geomap.cli import layers_cmd, render_cmd
+    # Imported here: each command module imports ``cli`` from this module.
+    from geomap.cli import add_cmd, check_cmd, export_cmd, layers_cmd, render_cmd
 
-    cli.add_command(render_cmd.render)
-    cli.add_command(layers_cmd.layers)
-    for module in ("add_cmd", "check_cmd", "export_cmd"):
-        try:
-            mod = __import__(f"geomap.cli.{module}", fromlist=["command"])
-        except ModuleNotFoundError:
-            continue
-        cli.add_command(mod.command)
+    for command in (
+        render_cmd.render,
+        layers_cmd.layers,
+        check_cmd.command,
+        add_cmd.command,
+        export_cmd.command,
+    ):
+        cli.add_command(command)
 
 
 _register()
