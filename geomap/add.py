@@ -34,6 +34,7 @@ from geomap.spec import KINDS, load_toml, parse_map_spec
 KEY_CANDIDATES = ("code", "id", "key", "fid", "编号", "编码", "代码", "dkbh", "bsm", "objectid")
 # The computed area column added to polygon layers (not a name ingest takes for a declared area).
 AREA_COLUMN = "calc_mu"
+STATUS_FIELDS = ("status", "状态", "项目状态", "进度", "zt")
 
 
 @dataclass
@@ -105,6 +106,12 @@ def _choose_name(gdf: gpd.GeoDataFrame) -> str | None:
         if cand.lower() in lowered:
             return lowered[cand.lower()]
     return None
+
+
+def _choose_status(gdf: gpd.GeoDataFrame) -> str | None:
+    """A project-status column (计划 / 在建 / 完工 …), by its usual names."""
+    lowered = {str(c).lower(): str(c) for c in gdf.columns if c != gdf.geometry.name}
+    return next((lowered[c] for c in STATUS_FIELDS if c in lowered), None)
 
 
 def _map_text_with_layer(atlas: Atlas, map_name: str, layer: str) -> tuple[Path, str] | None:
@@ -203,6 +210,9 @@ def add_layer(
     }
     if name_field:
         meta["name_field"] = name_field
+    status = _choose_status(gdf)
+    if status:
+        meta["status_field"] = status
     if declared:
         meta["declared_area_field"] = declared
     if geo_path.exists():

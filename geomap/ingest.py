@@ -88,7 +88,18 @@ MAX_LISTED = 10
 LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "x", "point_x", "x坐标", "东经")
 LAT_NAMES = ("lat", "latitude", "纬度", "y", "point_y", "y坐标", "北纬")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何")
-NAME_FIELDS = ("name", "名称", "村名", "mc", "xzqmc", "dkmc", "title")
+NAME_FIELDS = (
+    "name",
+    "名称",
+    "项目名称",
+    "地块名称",
+    "村名",
+    "mc",
+    "xmmc",
+    "xzqmc",
+    "dkmc",
+    "title",
+)
 AREA_FIELD_CANDIDATES = (
     "declared_mu",
     "area_mu",

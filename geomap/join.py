@@ -138,7 +138,7 @@ def _anchor_points(source: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def rollup(target: gpd.GeoDataFrame, source: Layer, spec: Rollup) -> gpd.GeoDataFrame:
     """Add count / sum / mean columns of ``source`` features falling inside each polygon of
     ``target``. A feature on a border shared by two polygons counts once (in the first)."""
-    src = source.gdf[source.gdf.geometry.notna() & ~source.gdf.geometry.is_empty]
+    src = source.gdf[~(source.gdf.geometry.isna() | source.gdf.geometry.is_empty)]
     for col in [*spec.sum.values(), *spec.mean.values()]:
         if col not in src.columns:
             raise DataError(

@@ -276,10 +276,15 @@ class LayerBuild:
         geo_json = geometries_json(geoms, RENDER_PRECISION)
         geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
 
+        # By default polygons with names are labelled, except outline-only layers (a boundary
+        # drawn over others) and layers too large for labels to help.
         want_labels = (
             ml.labels
             if ml.labels is not None
-            else (family == "polygon" and name_idx >= 0 and len(frame) <= LABEL_MAX_FEATURES)
+            else family == "polygon"
+            and name_idx >= 0
+            and len(frame) <= LABEL_MAX_FEATURES
+            and ml.style.fill
         )
         label_at = None
         if want_labels and family == "polygon" and name_idx >= 0:
@@ -432,13 +437,17 @@ def render_html(
     layer_data: list[dict[str, Any]] = []
     geoms_texts: list[str] = []
     bounds: list[np.ndarray] = []
+    hidden_bounds: list[np.ndarray] = []
     for i, b in enumerate(builds):
         data, text, geoms = b.payload(i, shift, warn)
         layer_data.append(data)
         geoms_texts.append(text)
         valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-        if len(valid):
+        if len(valid) and b.ml.show:  # the view fits the layers shown when the map opens
             bounds.append(shapely.total_bounds(valid))
+        elif len(valid):
+            hidden_bounds.append(shapely.total_bounds(valid))
+    bounds = bounds or hidden_bounds
     if not bounds:
         raise DataError(f"地图 {spec.name}: 所有图层都没有几何 (no layer has any geometry)")
     box = np.vstack(bounds)
