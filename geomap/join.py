@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geomap.atlas import Layer, Table
 from geomap.errors import DataError
@@ -138,7 +139,8 @@ def _anchor_points(source: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def rollup(target: gpd.GeoDataFrame, source: Layer, spec: Rollup) -> gpd.GeoDataFrame:
     """Add count / sum / mean columns of ``source`` features falling inside each polygon of
     ``target``. A feature on a border shared by two polygons counts once (in the first)."""
-    src = source.gdf[~(source.gdf.geometry.isna() | source.gdf.geometry.is_empty)]
+    geoms = source.gdf.geometry.to_numpy()
+    src = source.gdf[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     for col in [*spec.sum.values(), *spec.mean.values()]:
         if col not in src.columns:
             raise DataError(
