@@ -17,6 +17,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import tomli_w
 
 from geomap.atlas import Atlas, atomic_write, check_name
 from geomap.crs import area_mu, length_m
@@ -69,20 +70,22 @@ def _default_kind(family: str) -> str:
     return {"Point": "point", "LineString": "line"}.get(family, "parcel")
 
 
-def _choose_key(gdf: gpd.GeoDataFrame, wanted: str | None) -> tuple[gpd.GeoDataFrame, str]:
+def _choose_key(
+    gdf: gpd.GeoDataFrame, wanted: str | None, src: Path
+) -> tuple[gpd.GeoDataFrame, str]:
     """The unique id column: the one asked for, else a unique candidate, else a new ``fid``."""
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     if wanted is not None:
         if wanted not in columns:
             raise DataError(
-                f"没有键列 {wanted!r} (no key column {wanted!r}); columns: {', '.join(columns)}"
+                f"{src}: 没有键列 {wanted!r} (no key column {wanted!r}); columns: {', '.join(columns)}"
             )
         values = gdf[wanted].astype(str).str.strip()
         dupes = sorted(set(values[values.duplicated()]))
         if dupes or gdf[wanted].isna().any():
             shown = ", ".join(dupes[:8]) or "(空值 empty)"
             raise DataError(
-                f"键列 {wanted!r} 有重复或空值 (key column has duplicates or empty values): "
+                f"{src}: 键列 {wanted!r} 有重复或空值 (key column has duplicates or empty values): "
                 f"{shown}; fix the source or choose another --key"
             )
         return gdf, wanted
@@ -122,13 +125,19 @@ def _map_text_with_layer(atlas: Atlas, map_name: str, layer: str) -> tuple[Path,
     if any(ml.layer == layer for ml in spec.layers):
         return None
     text = path.read_text(encoding="utf-8-sig")
+    # Appending a [[layers]] table keeps the planner's comments and layout; a spec that
+    # writes its layers as an inline array cannot take one, so it is rewritten instead.
     new_text = text.rstrip("\n") + f'\n\n[[layers]]\nlayer = "{layer}"\n'
     try:
-        parse_map_spec(map_name, tomllib.loads(new_text), path)
-    except (tomllib.TOMLDecodeError, SpecError) as exc:
-        raise DataError(
-            f"{path}: 无法自动加入图层 (cannot append a [[layers]] entry: {exc}); add it by hand"
-        ) from None
+        data = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError:
+        data = tomllib.loads(text)
+        data["layers"] = [*data.get("layers", []), {"layer": layer}]
+        new_text = tomli_w.dumps(data)
+    try:
+        parse_map_spec(map_name, data, path)
+    except SpecError as exc:
+        raise DataError(f"{path}: 无法自动加入图层 (cannot add the layer: {exc})") from None
     return path, new_text
 
 
@@ -151,7 +160,7 @@ def add_layer(
     map_name: str | None = None,
 ) -> AddReport:
     """Read ``source`` and write it as layer ``name``; see the module docstring."""
-    check_name(name, "图层 layer ")
+    check_name(name, "图层 layer")
     if kind is not None and kind not in KINDS:
         raise DataError(f"类型 {kind!r} 无效 (invalid kind); choose one of: {', '.join(KINDS)}")
     geo_path = atlas.layer_path(name)
@@ -160,12 +169,13 @@ def add_layer(
             f"{geo_path}: 图层 {name} 已存在 (layer already exists); use --replace to replace "
             "it (the old version is kept in layers/.history/), or choose another --name"
         )
-    map_edit = _map_text_with_layer(atlas, map_name, name) if map_name else None
+    if map_name:  # fail early, before reading the source; edited under the lock below
+        _map_text_with_layer(atlas, map_name, name)
 
     result = read_source(
         source, layer=layer, crs=crs, encoding=encoding, lon=lon, lat=lat, strict=strict
     )
-    gdf, key_col = _choose_key(result.gdf, key)
+    gdf, key_col = _choose_key(result.gdf, key, Path(source))
     family = _family(gdf)
     warnings = list(result.warnings)
     total_area = total_length = None
@@ -242,6 +252,8 @@ def add_layer(
             raise DataError(f"{geo_path}: 图层 {name} 已存在 (layer already exists); use --replace")
         report.written.append(atlas.write_layer(name, gdf, meta, replace=replace))
         report.written.append(atlas.layer_path(name, ".toml"))
+        # Read and edit the map spec under the lock, so two adds to one map keep both.
+        map_edit = _map_text_with_layer(atlas, map_name, name) if map_name else None
         if map_edit:
             atomic_write(map_edit[0], map_edit[1].encode("utf-8"))
             report.map_updated = map_name

@@ -68,7 +68,7 @@ def check_name(name: str, what: str) -> str:
     """Refuse a layer/table/map name that is not a slug (and so could name a path)."""
     if not isinstance(name, str) or not SLUG.fullmatch(name):
         raise UnsafePath(
-            f"{what}名称 {name!r:.80} 无效 (invalid {what} name): use lower-case letters, "
+            f"{what} 名称 {name!r:.80} 无效 (invalid name): use lower-case letters, "
             "digits, '-' and '_' only, starting with a letter or digit"
         )
     return name
@@ -181,13 +181,13 @@ class Atlas:
         return path
 
     def layer_path(self, name: str, suffix: str = ".geojson") -> Path:
-        return self._inside(self.layers_dir / f"{check_name(name, '图层 layer ')}{suffix}")
+        return self._inside(self.layers_dir / f"{check_name(name, '图层 layer')}{suffix}")
 
     def table_path(self, name: str, suffix: str = ".csv") -> Path:
-        return self._inside(self.data_dir / f"{check_name(name, '表 table ')}{suffix}")
+        return self._inside(self.data_dir / f"{check_name(name, '表 table')}{suffix}")
 
     def map_path(self, name: str, suffix: str = ".toml") -> Path:
-        return self._inside(self.maps_dir / f"{check_name(name, '地图 map ')}{suffix}")
+        return self._inside(self.maps_dir / f"{check_name(name, '地图 map')}{suffix}")
 
     # -- listing ------------------------------------------------------------------------
     @staticmethod
@@ -254,12 +254,21 @@ class Atlas:
         parse_layer_meta(name, meta, toml_path)
         payload = dumps_layer(gdf.to_crs(4326) if gdf.crs and gdf.crs.to_epsg() != 4326 else gdf)
         meta_bytes = tomli_w.dumps(meta).encode("utf-8")
+        old_toml = toml_path.read_bytes() if toml_path.exists() else None
         if exists:
             self._archive(name, [geo_path, toml_path])
-        # GeoJSON first, metadata last: a layer is listed by its .geojson but only usable
-        # with its .toml, so a kill between the two renames is reported clearly by `check`.
-        atomic_write(geo_path, payload)
+        # Metadata first, GeoJSON last: a layer is listed by its .geojson, so a command killed
+        # between the two renames leaves a new layer unlisted rather than half-listed. A
+        # failure of the second write puts the old metadata back (or removes the new one).
         atomic_write(toml_path, meta_bytes)
+        try:
+            atomic_write(geo_path, payload)
+        except BaseException:
+            if old_toml is None:
+                toml_path.unlink(missing_ok=True)
+            else:
+                atomic_write(toml_path, old_toml)
+            raise
         self._layer_cache.pop(name, None)
         return geo_path
 

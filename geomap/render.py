@@ -77,6 +77,24 @@ def script_json(value: Any) -> str:
     )
 
 
+def _column_values(column: pd.Series) -> list[Any]:
+    """One column as JSON-ready values (columnar: one list per field, not one per feature),
+    converted vectorised: NaN and ±inf become null, numpy scalars plain numbers."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return [None if pd.isna(v) else bool(v) for v in column]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        arr = column.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(arr)
+        integral = finite & (np.mod(np.where(finite, arr, 0), 1) == 0) & (np.abs(arr) < 2**53)
+        out: list[Any] = arr.tolist()
+        if pd.api.types.is_integer_dtype(column.dtype) or integral[finite].all():
+            out = [int(v) if ok else None for v, ok in zip(out, finite, strict=True)]
+        elif not finite.all():
+            out = [v if ok else None for v, ok in zip(out, finite, strict=True)]
+        return out
+    return [_plain(v) for v in column.astype(object)]
+
+
 def _plain(value: Any) -> Any:
     if value is None:
         return None
@@ -296,8 +314,7 @@ class LayerBuild:
                 [round(y, 6), round(x, 6)] if ok else None
                 for ok, (x, y) in ((v, next(coords) if v else (0, 0)) for v in valid)
             ]
-        rows = frame[visible].to_numpy(dtype=object).tolist() if visible else [[]] * len(frame)
-        rows = [[_plain(v) for v in row] for row in rows]
+        values = [_column_values(frame[c]) for c in visible]
         legend = {
             "title": styled.legend_title or title,
             "items": [{"label": i.label, "color": i.color} for i in styled.legend],
@@ -318,7 +335,7 @@ class LayerBuild:
             "fields": [
                 {"label": self.fields[c].label, "unit": self.fields[c].unit} for c in visible
             ],
-            "rows": rows,
+            "values": values,
             "tooltip": tooltip,
             "popup": list(range(len(visible))) if ml.popup else [],
             "name": name_idx,
@@ -387,8 +404,9 @@ def _code_digest() -> str:
     """geomap's own code and client assets: a changed renderer re-renders every map."""
     h = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted([*package.glob("*.py"), package / "assets" / "geomap.js",
-                        package / "assets" / "geomap.css"]):
+    for path in sorted(
+        [*package.glob("*.py"), package / "assets" / "geomap.js", package / "assets" / "geomap.css"]
+    ):
         h.update(path.read_bytes())
     return h.hexdigest()
 

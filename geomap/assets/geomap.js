@@ -29,13 +29,13 @@
     return unit ? text + " " + unit : text;
   }
 
-  function recordTable(layerData, row, fieldIdx) {
+  function recordTable(layerData, i, fieldIdx) {
     var table = el("table", "gm-record");
     fieldIdx.forEach(function (f) {
       var field = layerData.fields[f];
       var tr = el("tr");
       tr.appendChild(el("th", null, field.label));
-      tr.appendChild(el("td", null, formatValue(row[f], field.unit)));
+      tr.appendChild(el("td", null, formatValue(layerData.values[f][i], field.unit)));
       table.appendChild(tr);
     });
     return table;
@@ -43,7 +43,7 @@
 
   function featureName(layerData, i) {
     if (layerData.name < 0) return null;
-    var v = layerData.rows[i][layerData.name];
+    var v = layerData.values[layerData.name][i];
     return v === null || v === undefined ? null : String(v);
   }
 
@@ -52,7 +52,7 @@
     box.appendChild(el("div", "gm-popup-layer", ld.title));
     var name = featureName(ld, i);
     if (name !== null) box.appendChild(el("h3", null, name));
-    box.appendChild(recordTable(ld, ld.rows[i], ld.popup));
+    box.appendChild(recordTable(ld, i, ld.popup));
     return box;
   }
 
@@ -133,7 +133,7 @@
           var box = el("div", "gm-tooltip");
           var name = featureName(ld, i);
           box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
-          box.appendChild(recordTable(ld, ld.rows[i], ld.tooltip));
+          box.appendChild(recordTable(ld, i, ld.tooltip));
           return box;
         }, { sticky: ld.geom !== "point" });
       }
@@ -305,8 +305,8 @@
       Object.keys(state.layers).some(function (id) {
         var entry = state.layers[id];
         if (!entry.data.search || entry.data.name < 0) return false;
-        entry.data.rows.some(function (row, i) {
-          var name = featureName(entry.data, i);
+        entry.data.values[entry.data.name].some(function (value, i) {
+          var name = value === null || value === undefined ? null : String(value);
           if (name === null || name.toLowerCase().indexOf(q) < 0) return false;
           var li = el("li");
           li.appendChild(el("span", "gm-search-name", name));

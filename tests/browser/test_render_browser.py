@@ -115,7 +115,7 @@ def test_rollup_values_reach_the_tooltip(rendered: Path, open_page) -> None:
         "(() => { const d = geomap.layers.layer0.data;"
         " const h = d.fields.findIndex(f => f.label === '农房数量');"
         " const z = d.fields.findIndex(f => f.label === '存在隐患合计');"
-        " return d.rows.map(r => [r[h], r[z]]); })()"
+        " return d.values[h].map((v, i) => [v, d.values[z][i]]); })()"
     )
     # Hand count from sample_atlas.HOUSES: the border house counts once, in V1.
     assert data == [[4, 3], [2, 1], [1, 0]]
