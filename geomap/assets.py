@@ -75,7 +75,7 @@ def head(*, online: bool, cluster: bool) -> str:
 
 def client_script() -> str:
     """geomap's own client code (always inlined: it is ours and small)."""
-    code = read("geomap.js")
+    code = read("geomap-fast.js") + "\n" + read("geomap.js")
     if "</script" in code.lower():
         raise ValueError("geomap.js must not contain </script")
     return code

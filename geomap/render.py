@@ -10,6 +10,7 @@ The JSON is escaped for the script context and the client builds the DOM with
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import html
@@ -40,6 +41,10 @@ from geomap.style import NO_DATA_COLOR, Styled, style_layer
 
 RENDER_PRECISION = 6  # 1e-6 degree is about 0.1 m at Xiping
 LABEL_MAX_FEATURES = 3000
+# Layers with at least this many features are drawn by the fast canvas layer
+# (geomap-fast.js) unless the spec says `fast = false`.
+FAST_MIN_FEATURES = 5000
+FAST_SCALE = 1_000_000  # coordinates quantised to 1e-6 degree (about 0.1 m)
 _HEAD, _DATA, _SCRIPT = "__GEOMAP_HEAD__", "__GEOMAP_DATA__", "__GEOMAP_SCRIPT__"
 INPUTS_META = "geomap-inputs"
 Warn = Callable[[str], None]
@@ -92,6 +97,11 @@ def _column_values(column: pd.Series) -> list[Any]:
         elif not finite.all():
             out = [v if ok else None for v, ok in zip(out, finite, strict=True)]
         return out
+    if pd.api.types.is_string_dtype(column.dtype) and not pd.api.types.is_object_dtype(
+        column.dtype
+    ):
+        texts: list[Any] = column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        return texts
     return [_plain(v) for v in column.astype(object)]
 
 
@@ -291,8 +301,13 @@ class LayerBuild:
         geoms = frame.geometry.to_numpy()
         if shift:
             geoms = _shift(geoms)
-        geo_json = geometries_json(geoms, RENDER_PRECISION)
-        geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
+        fast = ml.fast if ml.fast is not None else len(frame) >= FAST_MIN_FEATURES
+        fast = fast and not (ml.cluster and family == "point")
+        if fast:
+            geoms_text = "null"
+        else:
+            geo_json = geometries_json(geoms, RENDER_PRECISION)
+            geoms_text = "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
 
         # By default polygons with names are labelled, except outline-only layers (a boundary
         # drawn over others) and layers too large for labels to help.
@@ -340,8 +355,68 @@ class LayerBuild:
             "popup": list(range(len(visible))) if ml.popup else [],
             "name": name_idx,
             "labelAt": label_at,
+            "fast": encode_fast(geoms, family) if fast else None,
         }
         return data, geoms_text, geoms
+
+
+def _escape_int16(deltas: np.ndarray) -> np.ndarray:
+    """Deltas as int16, a delta outside ±32767 written as -32768 then its high and low
+    16 bits (decoded by geomap-fast.js)."""
+    big = (deltas > 32767) | (deltas < -32767)
+    width = np.where(big, 3, 1)
+    out = np.empty(int(width.sum()), dtype=np.int16)
+    pos = np.concatenate([[0], np.cumsum(width)[:-1]])
+    small = ~big
+    out[pos[small]] = deltas[small]
+    wide = deltas[big].astype(np.int64) & 0xFFFFFFFF
+    out[pos[big]] = -32768
+    out[pos[big] + 1] = (wide >> 16).astype(np.uint16).view(np.int16)
+    out[pos[big] + 2] = (wide & 0xFFFF).astype(np.uint16).view(np.int16)
+    return out
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode("ascii")
+
+
+def encode_fast(geoms: np.ndarray, family: str) -> dict[str, Any]:
+    """Geometry for the fast canvas layer: rings of coordinates quantised to 1e-6 degree,
+    delta-encoded as int16 with escapes, plus ring and feature offsets (base64)."""
+    n = len(geoms)
+    parts, part_feature = shapely.get_parts(geoms, return_index=True)
+    if family == "polygon":
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        ring_feature = part_feature[ring_part]
+    else:
+        rings, ring_feature = parts, part_feature
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(coord_ring, minlength=len(rings))
+    if family == "polygon":
+        # The closing vertex repeats the first: the canvas closes the path itself.
+        keep = np.ones(len(coords), dtype=bool)
+        keep[np.cumsum(counts)[counts > 0] - 1] = False
+        coords = coords[keep]
+        counts = np.maximum(counts - 1, 0)
+    ring_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    feature_ring = np.concatenate([[0], np.cumsum(np.bincount(ring_feature, minlength=n))]).astype(
+        np.int32
+    )
+    x0 = float(np.floor(coords[:, 0].min() * FAST_SCALE) / FAST_SCALE) if len(coords) else 0.0
+    y0 = float(np.floor(coords[:, 1].min() * FAST_SCALE) / FAST_SCALE) if len(coords) else 0.0
+    q = np.empty((len(coords), 2), dtype=np.int64)
+    q[:, 0] = np.round((coords[:, 0] - x0) * FAST_SCALE)
+    q[:, 1] = np.round((coords[:, 1] - y0) * FAST_SCALE)
+    deltas = np.diff(q, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).reshape(-1)
+    return {
+        "x0": x0,
+        "y0": y0,
+        "scale": FAST_SCALE,
+        "nVertices": len(coords),
+        "coords": _b64(_escape_int16(deltas)),
+        "rings": _b64(ring_start),
+        "features": _b64(feature_ring),
+    }
 
 
 def _shift(geoms: np.ndarray) -> np.ndarray:

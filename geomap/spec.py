@@ -141,6 +141,7 @@ class MapLayer:
     show: bool = True
     cluster: bool = False
     search: bool = True
+    fast: bool | None = None  # None: automatic, by feature count
     join: Join | None = None
     rollup: tuple[Rollup, ...] = ()
     style: Style = field(default_factory=Style)
@@ -414,13 +415,17 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
     r.used.add("rollup")
     items = rollup_raw if isinstance(rollup_raw, list) else [rollup_raw] if rollup_raw else []
     for j, item in enumerate(items):
-        ro = _parse_rollup(item, f"{where_at}rollup" + (f"[{j}]" if len(items) > 1 else ""), problems)
+        ro = _parse_rollup(
+            item, f"{where_at}rollup" + (f"[{j}]" if len(items) > 1 else ""), problems
+        )
         if ro:
             rollups.append(ro)
     where: dict[str, tuple[str, ...]] = {}
     for col, wanted in r.table("where").items():
         values = wanted if isinstance(wanted, list) else [wanted]
-        if not values or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        if not values or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in values
+        ):
             r.problem(f"where.{col}", "应为值或值列表 (expected a value or a list of values)")
             continue
         where[str(col)] = tuple(str(v) for v in values)
@@ -434,6 +439,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         show=r.get("show", bool, True),
         cluster=r.get("cluster", bool, False),
         search=r.get("search", bool, True),
+        fast=r.get("fast", bool),
         join=join,
         rollup=tuple(rollups),
         style=_parse_style(style_raw, where_at + "style.", problems),

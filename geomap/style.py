@@ -9,7 +9,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 from branca.utilities import color_brewer
@@ -106,6 +105,10 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
             f"分级列 {style.column!r} 没有数值 (choropleth column has no numbers); check the "
             "join and the column's type in the table definition"
         )
+    # Imported here: mapclassify pulls in scipy and scikit-learn (~1.8 s), which only
+    # choropleths need, so `geomap --help`, `check` and `add` start fast.
+    import mapclassify
+
     data = y[finite]
     k = min(style.k, len(np.unique(data)))
     if style.scheme == "user_defined":

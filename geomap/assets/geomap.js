@@ -47,6 +47,14 @@
     return v === null || v === undefined ? null : String(v);
   }
 
+  function tooltipContent(ld, i) {
+    var box = el("div", "gm-tooltip");
+    var name = featureName(ld, i);
+    box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
+    box.appendChild(recordTable(ld, i, ld.tooltip));
+    return box;
+  }
+
   function popupContent(ld, i) {
     var box = el("div", "gm-popup");
     box.appendChild(el("div", "gm-popup-layer", ld.title));
@@ -99,6 +107,18 @@
     var overlays = {};
     var legendBox = el("div", "gm-legend");
     data.layers.forEach(function (ld) {
+      if (ld.fast) {
+        var fast = new window.GeomapFastLayer(ld, {
+          tooltip: function (i) { return tooltipContent(ld, i); },
+          popup: function (i) { return popupContent(ld, i); }
+        });
+        var fastEntry = { data: ld, geo: null, host: fast, count: fast.fast.present,
+                          labels: null, legend: addLegend(ld), byIndex: {} };
+        state.layers[ld.id] = fastEntry;
+        overlays[escapeHtml(ld.title)] = fast;
+        if (ld.show) fast.addTo(map);
+        return;
+      }
       var styles = ld.styles;
       var noData = ld.noData;
       function styleOf(i) {
@@ -128,14 +148,8 @@
         host.addLayer(geo);
       }
       if (ld.tooltip.length || ld.name >= 0) {
-        host.bindTooltip(function (layer) {
-          var i = layer.gmIndex;
-          var box = el("div", "gm-tooltip");
-          var name = featureName(ld, i);
-          box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
-          box.appendChild(recordTable(ld, i, ld.tooltip));
-          return box;
-        }, { sticky: ld.geom !== "point" });
+        host.bindTooltip(function (layer) { return tooltipContent(ld, layer.gmIndex); },
+                         { sticky: ld.geom !== "point" });
       }
       if (ld.popup.length) {
         host.bindPopup(function (layer) { return popupContent(ld, layer.gmIndex); },
@@ -147,21 +161,7 @@
       state.layers[ld.id] = entry;
       overlays[escapeHtml(ld.title)] = host;
 
-      if (ld.legend) {
-        var section = el("div", "gm-legend-section");
-        section.setAttribute("data-layer", ld.id);
-        section.appendChild(el("div", "gm-legend-title", ld.legend.title));
-        ld.legend.items.forEach(function (item) {
-          var row = el("div", "gm-legend-row");
-          var first = ld.styles[0] || {};
-          row.appendChild(swatch(first.fill === false ? "outline" : ld.geom, item.color,
-                                 first.fillOpacity));
-          row.appendChild(el("span", "gm-legend-label", item.label));
-          section.appendChild(row);
-        });
-        legendBox.appendChild(section);
-        entry.legend = section;
-      }
+      entry.legend = addLegend(ld);
       if (ld.labelAt) entry.labels = L.layerGroup();
       if (ld.show) host.addTo(map);
     });
@@ -205,6 +205,23 @@
       legendBox.style.display = any ? "" : "none";
     }
 
+    function addLegend(ld) {
+      if (!ld.legend) return null;
+      var section = el("div", "gm-legend-section");
+      section.setAttribute("data-layer", ld.id);
+      section.appendChild(el("div", "gm-legend-title", ld.legend.title));
+      ld.legend.items.forEach(function (item) {
+        var row = el("div", "gm-legend-row");
+        var first = ld.styles[0] || {};
+        row.appendChild(swatch(first.fill === false ? "outline" : ld.geom, item.color,
+                               first.fillOpacity));
+        row.appendChild(el("span", "gm-legend-label", item.label));
+        section.appendChild(row);
+      });
+      legendBox.appendChild(section);
+      return section;
+    }
+
     map.on("overlayadd overlayremove", function () { updateLegend(); updateLabels(); });
     map.on("zoomend moveend", updateLabels);
 
@@ -229,12 +246,20 @@
     var Footer = L.Control.extend({ onAdd: function () { return footer; } });
     new Footer({ position: "bottomleft" }).addTo(map);
 
+    // A point on feature i: its label point, else the centre of its bounds, else itself.
+    function anchorOf(entry, i) {
+      var at = entry.data.labelAt && entry.data.labelAt[i];
+      if (at) return L.latLng(at);
+      if (entry.host.boundsOf) return entry.host.boundsOf(i).getCenter();
+      var layer = entry.byIndex[i];
+      return layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
+    }
+    state.anchorOf = anchorOf;
+
     // Page coordinates of feature i of a layer (a point inside it): used by tests and export.
     state.pointOf = function (id, i) {
       var entry = state.layers[id];
-      var layer = entry.byIndex[i];
-      var at = entry.data.labelAt && entry.data.labelAt[i];
-      var ll = at ? L.latLng(at) : layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
+      var ll = anchorOf(entry, i);
       var p = map.latLngToContainerPoint(ll);
       var r = mapEl.getBoundingClientRect();
       return [r.left + p.x, r.top + p.y];
@@ -278,21 +303,19 @@
 
     function show(entry, i) {
       var layer = entry.byIndex[i];
-      if (!layer) return;
+      if (!layer && !entry.host.boundsOf) return;
       if (!map.hasLayer(entry.host)) {
         entry.host.addTo(map);
         map.fire("overlayadd", { layer: entry.host });
       }
-      var at;
-      if (layer.getBounds) {
-        map.fitBounds(layer.getBounds(), { maxZoom: 17, animate: false });
-        at = entry.data.labelAt && entry.data.labelAt[i] ? L.latLng(entry.data.labelAt[i])
-          : layer.getBounds().getCenter();
+      var bounds = entry.host.boundsOf ? entry.host.boundsOf(i) : layer.getBounds ? layer.getBounds() : null;
+      if (bounds && entry.data.geom !== "point") {
+        map.fitBounds(bounds, { maxZoom: 17, animate: false });
       } else {
-        at = layer.getLatLng();
-        map.setView(at, 17, { animate: false });
+        map.setView(bounds ? bounds.getCenter() : layer.getLatLng(), 17, { animate: false });
       }
       if (entry.data.popup.length) {
+        var at = state.anchorOf(entry, i);
         L.popup({ maxWidth: 360 }).setLatLng(at).setContent(popupContent(entry.data, i)).openOn(map);
       }
     }

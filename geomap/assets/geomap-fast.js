@@ -1,0 +1,322 @@
+/* geomap fast layer: large layers drawn straight onto one canvas.
+ *
+ * Leaflet builds one object per feature (LatLngs, bounds, a path) and styles each one; at
+ * 100,000 parcels that is most of the page's load time and memory. A fast layer instead
+ * keeps all coordinates in typed arrays (quantised to 1e-6 degrees, delta-encoded, base64),
+ * projects them to Web Mercator once, draws every class in one path per redraw, and finds
+ * the feature under the mouse with a uniform grid index. Tooltips and popups are the same
+ * DOM elements the ordinary layers use, built with textContent.
+ */
+(function () {
+  "use strict";
+
+  function bytesOf(b64) {
+    var text = atob(b64);
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+
+  function int32s(b64) {
+    return new Int32Array(bytesOf(b64).buffer);
+  }
+
+  // Coordinates: int16 deltas per axis, interleaved (dx, dy, dx, dy, ...); -32768 escapes a
+  // 32-bit delta held in the next two int16 (high, low).
+  function decodeCoords(b64, nVertices) {
+    var s = new Int16Array(bytesOf(b64).buffer);
+    var out = new Int32Array(nVertices * 2);
+    var acc = [0, 0];
+    var k = 0;
+    for (var i = 0; i < s.length; i++) {
+      var d = s[i];
+      if (d === -32768) {
+        d = (s[i + 1] << 16) | (s[i + 2] & 0xffff);
+        i += 2;
+      }
+      acc[k & 1] += d;
+      out[k] = acc[k & 1];
+      k++;
+    }
+    return out;
+  }
+
+  var RAD = Math.PI / 180;
+  var MAX_LAT = 85.0511287798;
+
+  function FastData(fd, nFeatures) {
+    var q = decodeCoords(fd.coords, fd.nVertices);
+    var n = fd.nVertices;
+    this.ringStart = int32s(fd.rings);
+    this.featRing = int32s(fd.features);
+    // Web Mercator in units of the whole world (0..1), as L.Projection.SphericalMercator.
+    this.ux = new Float64Array(n);
+    this.uy = new Float64Array(n);
+    for (var i = 0; i < n; i++) {
+      var lon = fd.x0 + q[2 * i] / fd.scale;
+      var lat = Math.max(Math.min(fd.y0 + q[2 * i + 1] / fd.scale, MAX_LAT), -MAX_LAT);
+      this.ux[i] = (lon + 180) / 360;
+      var s = Math.sin(lat * RAD);
+      this.uy[i] = 0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI);
+    }
+    this.n = nFeatures;
+    this.box = new Float64Array(4 * nFeatures); // minx, miny, maxx, maxy (units)
+    this.present = 0;
+    for (var f = 0; f < nFeatures; f++) {
+      var minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
+      for (var r = this.featRing[f]; r < this.featRing[f + 1]; r++) {
+        for (var v = this.ringStart[r]; v < this.ringStart[r + 1]; v++) {
+          var x = this.ux[v], y = this.uy[v];
+          if (x < minx) minx = x;
+          if (x > maxx) maxx = x;
+          if (y < miny) miny = y;
+          if (y > maxy) maxy = y;
+        }
+      }
+      this.box[4 * f] = minx; this.box[4 * f + 1] = miny;
+      this.box[4 * f + 2] = maxx; this.box[4 * f + 3] = maxy;
+      if (minx !== Infinity) this.present++;
+    }
+    this.buildIndex();
+  }
+
+  FastData.prototype.buildIndex = function () {
+    var minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity, f;
+    for (f = 0; f < this.n; f++) {
+      if (this.box[4 * f] === Infinity) continue;
+      minx = Math.min(minx, this.box[4 * f]); miny = Math.min(miny, this.box[4 * f + 1]);
+      maxx = Math.max(maxx, this.box[4 * f + 2]); maxy = Math.max(maxy, this.box[4 * f + 3]);
+    }
+    var g = Math.max(1, Math.min(512, Math.ceil(Math.sqrt(this.present / 2))));
+    this.grid = { g: g, minx: minx, miny: miny,
+                  w: (maxx - minx) / g || 1e-12, h: (maxy - miny) / g || 1e-12 };
+    var counts = new Int32Array(g * g + 1);
+    var self = this;
+    function cells(f, visit) {
+      var b = self.box, gr = self.grid;
+      if (b[4 * f] === Infinity) return;
+      var x0 = Math.min(g - 1, Math.floor((b[4 * f] - gr.minx) / gr.w));
+      var x1 = Math.min(g - 1, Math.floor((b[4 * f + 2] - gr.minx) / gr.w));
+      var y0 = Math.min(g - 1, Math.floor((b[4 * f + 1] - gr.miny) / gr.h));
+      var y1 = Math.min(g - 1, Math.floor((b[4 * f + 3] - gr.miny) / gr.h));
+      for (var cy = y0; cy <= y1; cy++) for (var cx = x0; cx <= x1; cx++) visit(cy * g + cx);
+    }
+    for (f = 0; f < this.n; f++) cells(f, function (c) { counts[c + 1]++; });
+    for (var c = 0; c < g * g; c++) counts[c + 1] += counts[c];
+    var fill = counts.slice(0, g * g);
+    var items = new Int32Array(counts[g * g]);
+    for (f = 0; f < this.n; f++) cells(f, function (c) { items[fill[c]++] = f; });
+    this.cellStart = counts;
+    this.cellItems = items;
+  };
+
+  // Features whose box is near (ux, uy) within tol units, topmost (drawn last) first.
+  FastData.prototype.candidates = function (ux, uy, tol) {
+    var gr = this.grid, g = gr.g, out = [];
+    var x0 = Math.floor((ux - tol - gr.minx) / gr.w), x1 = Math.floor((ux + tol - gr.minx) / gr.w);
+    var y0 = Math.floor((uy - tol - gr.miny) / gr.h), y1 = Math.floor((uy + tol - gr.miny) / gr.h);
+    x0 = Math.max(0, x0); y0 = Math.max(0, y0); x1 = Math.min(g - 1, x1); y1 = Math.min(g - 1, y1);
+    for (var cy = y0; cy <= y1; cy++) {
+      for (var cx = x0; cx <= x1; cx++) {
+        var c = cy * g + cx;
+        for (var k = this.cellStart[c]; k < this.cellStart[c + 1]; k++) {
+          var f = this.cellItems[k], b = this.box;
+          if (ux >= b[4 * f] - tol && ux <= b[4 * f + 2] + tol &&
+              uy >= b[4 * f + 1] - tol && uy <= b[4 * f + 3] + tol && out.indexOf(f) < 0) out.push(f);
+        }
+      }
+    }
+    return out.sort(function (a, b) { return b - a; });
+  };
+
+  FastData.prototype.contains = function (f, ux, uy) {
+    var inside = false;
+    for (var r = this.featRing[f]; r < this.featRing[f + 1]; r++) {
+      var a = this.ringStart[r], z = this.ringStart[r + 1];
+      for (var i = a, j = z - 1; i < z; j = i++) {
+        var xi = this.ux[i], yi = this.uy[i], xj = this.ux[j], yj = this.uy[j];
+        if ((yi > uy) !== (yj > uy) && ux < (xj - xi) * (uy - yi) / (yj - yi) + xi) inside = !inside;
+      }
+    }
+    return inside;
+  };
+
+  FastData.prototype.nearLine = function (f, ux, uy, tol) {
+    for (var r = this.featRing[f]; r < this.featRing[f + 1]; r++) {
+      for (var v = this.ringStart[r]; v + 1 < this.ringStart[r + 1]; v++) {
+        var ax = this.ux[v], ay = this.uy[v], bx = this.ux[v + 1], by = this.uy[v + 1];
+        var dx = bx - ax, dy = by - ay, len = dx * dx + dy * dy;
+        var t = len ? Math.max(0, Math.min(1, ((ux - ax) * dx + (uy - ay) * dy) / len)) : 0;
+        var px = ax + t * dx - ux, py = ay + t * dy - uy;
+        if (px * px + py * py <= tol * tol) return true;
+      }
+    }
+    return false;
+  };
+
+  FastData.prototype.nearPoint = function (f, ux, uy, tol) {
+    var v = this.ringStart[this.featRing[f]];
+    var dx = this.ux[v] - ux, dy = this.uy[v] - uy;
+    return dx * dx + dy * dy <= tol * tol;
+  };
+
+  function unproject(ux, uy) {
+    var lat = (2 * Math.atan(Math.exp((0.5 - uy) * 2 * Math.PI)) - Math.PI / 2) / RAD;
+    return L.latLng(lat, ux * 360 - 180);
+  }
+
+  var FastLayer = L.Canvas.extend({
+    options: { padding: 0.3 },
+
+    initialize: function (ld, hooks) {
+      L.Canvas.prototype.initialize.call(this, { padding: 0.3 });
+      this.ld = ld;
+      this.hooks = hooks;
+      this.fast = new FastData(ld.fast, ld.cls.length);
+      // Draw order: one pass per class; features without data first, then class 0, 1, ...
+      var order = [];
+      for (var f = 0; f < this.fast.n; f++) order.push(f);
+      var cls = ld.cls;
+      order.sort(function (a, b) { return (cls[a] - cls[b]) || (a - b); });
+      this.order = order;
+      this.hovered = -1;
+      this.tooltip = L.tooltip({ sticky: true, direction: "auto", opacity: 0.95 });
+    },
+
+    onAdd: function (map) {
+      L.Canvas.prototype.onAdd.call(this, map);
+      this._container.style.pointerEvents = "none"; // hit-testing is done from map events
+      map.on("mousemove", this._hover, this);
+      map.on("click", this._click, this);
+      map.on("mouseout", this._leave, this);
+    },
+
+    onRemove: function (map) {
+      map.off("mousemove", this._hover, this);
+      map.off("click", this._click, this);
+      map.off("mouseout", this._leave, this);
+      this._leave();
+      L.Canvas.prototype.onRemove.call(this, map);
+    },
+
+    _updatePaths: function () {
+      if (this._postponeUpdatePaths) return;
+      this._redrawBounds = null;
+      this._redraw();
+    },
+
+    _draw: function () {
+      var map = this._map, ctx = this._ctx, fd = this.fast, ld = this.ld;
+      if (!map || !ctx) return;
+      var scale = 256 * Math.pow(2, map.getZoom());
+      var origin = map.getPixelOrigin();
+      var b = this._bounds;
+      var vx0 = (b.min.x + origin.x) / scale, vx1 = (b.max.x + origin.x) / scale;
+      var vy0 = (b.min.y + origin.y) / scale, vy1 = (b.max.y + origin.y) / scale;
+      var geom = ld.geom, order = this.order, i = 0;
+      ctx.save();
+      ctx.lineJoin = "round";
+      ctx.lineCap = "round";
+      // Features are drawn class by class, a few hundred per path: one path per feature
+      // costs a call each, while one path of 100,000 contours overwhelms the rasteriser.
+      var BATCH = 256;
+      while (i < order.length) {
+        var c = ld.cls[order[i]];
+        var style = c >= 0 ? ld.styles[c] : ld.noData;
+        this._setStyle(ctx, style);
+        while (i < order.length && ld.cls[order[i]] === c) {
+          ctx.beginPath();
+          var drawn = 0;
+          for (; i < order.length && ld.cls[order[i]] === c && drawn < BATCH; i++) {
+            var f = order[i], bx = fd.box;
+            if (bx[4 * f] > vx1 || bx[4 * f + 2] < vx0 || bx[4 * f + 1] > vy1 || bx[4 * f + 3] < vy0) continue;
+            drawn++;
+            for (var r = fd.featRing[f]; r < fd.featRing[f + 1]; r++) {
+              var v = fd.ringStart[r], end = fd.ringStart[r + 1];
+              var x = fd.ux[v] * scale - origin.x, y = fd.uy[v] * scale - origin.y;
+              if (geom === "point") {
+                var radius = style.radius || 5;
+                ctx.moveTo(x + radius, y);
+                ctx.arc(x, y, radius, 0, 2 * Math.PI);
+                continue;
+              }
+              ctx.moveTo(x, y);
+              for (v++; v < end; v++) ctx.lineTo(fd.ux[v] * scale - origin.x, fd.uy[v] * scale - origin.y);
+              if (geom === "polygon") ctx.closePath();
+            }
+          }
+          if (drawn) this._paint(ctx, style, geom);
+        }
+      }
+      ctx.restore();
+    },
+
+    _setStyle: function (ctx, style) {
+      ctx.fillStyle = style.fillColor || style.color;
+      ctx.strokeStyle = style.color;
+      ctx.lineWidth = style.weight === undefined ? 1 : style.weight;
+      ctx.setLineDash(style.dashArray ? String(style.dashArray).split(/[ ,]+/).map(Number) : []);
+    },
+
+    _paint: function (ctx, style, geom) {
+      if (geom !== "line" && style.fill !== false) {
+        ctx.globalAlpha = style.fillOpacity === undefined ? 0.2 : style.fillOpacity;
+        ctx.fill("evenodd");
+      }
+      if (style.weight !== 0) {
+        ctx.globalAlpha = style.opacity === undefined ? 1 : style.opacity;
+        ctx.stroke();
+      }
+    },
+
+    // The feature under a map event, or -1.
+    featureAt: function (e) {
+      var map = this._map, fd = this.fast, ld = this.ld;
+      var scale = 256 * Math.pow(2, map.getZoom());
+      var p = map.project(e.latlng, map.getZoom());
+      var ux = p.x / scale, uy = p.y / scale;
+      var tolPx = ld.geom === "polygon" ? 0 : ld.geom === "line" ? 5 : ((ld.styles[0] || {}).radius || 5) + 2;
+      var tol = tolPx / scale;
+      var found = fd.candidates(ux, uy, tol);
+      for (var k = 0; k < found.length; k++) {
+        var f = found[k];
+        if (ld.geom === "polygon" ? fd.contains(f, ux, uy)
+            : ld.geom === "line" ? fd.nearLine(f, ux, uy, tol) : fd.nearPoint(f, ux, uy, tol)) return f;
+      }
+      return -1;
+    },
+
+    _hover: function (e) {
+      var f = this.featureAt(e);
+      var map = this._map;
+      if (f < 0) { this._leave(); return; }
+      map.getContainer().style.cursor = "pointer";
+      if (f !== this.hovered) this.tooltip.setContent(this.hooks.tooltip(f));
+      this.hovered = f;
+      this.tooltip.setLatLng(e.latlng);
+      if (!map.hasLayer(this.tooltip)) map.openTooltip(this.tooltip);
+    },
+
+    _leave: function () {
+      this.hovered = -1;
+      if (this._map) {
+        this._map.getContainer().style.cursor = "";
+        this._map.closeTooltip(this.tooltip);
+      }
+    },
+
+    _click: function (e) {
+      var f = this.featureAt(e);
+      if (f >= 0 && this.ld.popup.length) {
+        L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent(this.hooks.popup(f)).openOn(this._map);
+      }
+    },
+
+    boundsOf: function (f) {
+      var b = this.fast.box;
+      return L.latLngBounds(unproject(b[4 * f], b[4 * f + 3]), unproject(b[4 * f + 2], b[4 * f + 1]));
+    }
+  });
+
+  window.GeomapFastLayer = FastLayer;
+})();
