@@ -148,8 +148,8 @@ def _path_styles(
         if family == "point":
             return {
                 "radius": style.radius or 5,
-                "color": "#333333",
-                "weight": 1,
+                "color": "#555555",
+                "weight": 0.5,
                 "fillColor": color,
                 "fillOpacity": 0.9,
             }

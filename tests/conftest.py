@@ -10,16 +10,10 @@ from typing import Any
 import pytest
 import sample_atlas
 
+from geomap.export import CHROMIUM_ARGS
+
+# The same browser and flags `geomap export` uses.
 CHROMIUM = os.environ.get("GEOMAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
