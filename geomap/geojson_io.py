@@ -23,7 +23,7 @@ from geomap.errors import DataError
 PRECISION = 7
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON-ready Python value: numpy scalars unwrapped, NaN/NaT/None as null."""
     if value is None:
         return None
@@ -36,9 +36,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bool | int | str):
         return value
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     if pd.isna(value):
         return None
     return str(value)
@@ -83,7 +83,7 @@ def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
     records = gdf[columns].to_dict(orient="records") if columns else [{}] * len(gdf)
     lines = []
     for props, gj in zip(records, geom_json, strict=True):
-        props_json = orjson.dumps({str(k): _plain(v) for k, v in props.items()}).decode()
+        props_json = orjson.dumps({str(k): json_value(v) for k, v in props.items()}).decode()
         geometry = gj if gj is not None else "null"
         lines.append(
             '{"type":"Feature","properties":' + props_json + ',"geometry":' + geometry + "}"

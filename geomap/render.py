@@ -33,7 +33,7 @@ from geomap import assets as assetlib
 from geomap.atlas import Atlas, Layer, atomic_write
 from geomap.crs import wgs84_to_gcj02
 from geomap.errors import DataError, GeomapError, PrivacyError
-from geomap.geojson_io import geometries_json
+from geomap.geojson_io import geometries_json, json_value
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
 from geomap.spec import LayerMeta, MapLayer, MapSpec, Style
@@ -102,21 +102,13 @@ def _column_values(column: pd.Series) -> list[Any]:
     ):
         texts: list[Any] = column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
         return texts
-    return [_plain(v) for v in column.astype(object)]
+    return [_display_value(v) for v in column.astype(object)]
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if np.isfinite(value) else None
-    if isinstance(value, bool | int | str):
-        return value
-    if pd.isna(value):
-        return None
-    return str(value)
+def _display_value(value: Any) -> Any:
+    """A value for tooltips and popups: JSON-ready, nested lists/objects shown as JSON text."""
+    plain = json_value(value)
+    return orjson.dumps(plain).decode() if isinstance(plain, list | dict) else plain
 
 
 # ---------------------------------------------------------------------------------------
