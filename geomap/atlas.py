@@ -18,15 +18,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import tomli_w
 
 from geomap.errors import AtlasNotFound, DataError, NotFound, SpecError, UnsafePath
-from geomap.geojson_io import dumps_layer, read_layer
 from geomap.spec import (
     SLUG,
     LayerMeta,
@@ -37,6 +33,13 @@ from geomap.spec import (
     parse_map_spec,
     parse_table_meta,
 )
+
+# pandas, numpy and geopandas are imported where they are used: finding the atlas, reading
+# specs and deciding that a map is up to date must not pay ~1 s of imports.
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
 
 ENV_VAR = "GEOMAP_ATLAS"
 CONFIG_FILE = "atlas.toml"
@@ -99,6 +102,9 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     ones a planner sees in an editor (blank lines and quoted line breaks included) and
     duplicate header names are caught before anything renames them.
     """
+    import numpy as np
+    import pandas as pd
+
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -226,6 +232,8 @@ class Atlas:
         """Read a layer and its metadata (cached for the life of this Atlas)."""
         if name not in self._layer_cache:
             meta = self.layer_meta(name)
+            from geomap.geojson_io import read_layer
+
             gdf = read_layer(self.layer_path(name))
             if meta.key and meta.key not in gdf.columns and len(gdf):
                 raise SpecError(
@@ -252,6 +260,8 @@ class Atlas:
             )
         # Validate the metadata before touching anything.
         parse_layer_meta(name, meta, toml_path)
+        from geomap.geojson_io import dumps_layer
+
         payload = dumps_layer(gdf.to_crs(4326) if gdf.crs and gdf.crs.to_epsg() != 4326 else gdf)
         meta_bytes = tomli_w.dumps(meta).encode("utf-8")
         old_toml = toml_path.read_bytes() if toml_path.exists() else None
@@ -293,6 +303,8 @@ class Atlas:
 
     def read_table(self, name: str) -> Table:
         """Read a table; numeric columns are converted and bad cells listed in ``issues``."""
+        import pandas as pd
+
         meta = self.table_meta(name)
         path = self.table_path(name)
         df, line_of = read_csv_text(path)

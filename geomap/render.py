@@ -11,7 +11,6 @@ The JSON is escaped for the script context and the client builds the DOM with
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import html
 from collections.abc import Callable, Iterable
@@ -28,11 +27,18 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
-from geomap import __version__, basemaps
+from geomap import __version__
 from geomap import assets as assetlib
 from geomap.atlas import Atlas, Layer, atomic_write
 from geomap.crs import wgs84_to_gcj02
-from geomap.errors import DataError, GeomapError, PrivacyError
+from geomap.errors import DataError, PrivacyError
+from geomap.freshness import (
+    INPUTS_META,
+    RenderOptions,
+    choose_basemaps,
+    existing_digest,
+    inputs_digest,
+)
 from geomap.geojson_io import geometries_json, json_value
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
@@ -46,15 +52,7 @@ LABEL_MAX_FEATURES = 3000
 FAST_MIN_FEATURES = 5000
 FAST_SCALE = 1_000_000  # coordinates quantised to 1e-6 degree (about 0.1 m)
 _HEAD, _DATA, _SCRIPT = "__GEOMAP_HEAD__", "__GEOMAP_DATA__", "__GEOMAP_SCRIPT__"
-INPUTS_META = "geomap-inputs"
 Warn = Callable[[str], None]
-
-
-@dataclass
-class RenderOptions:
-    basemap: str | None = None
-    online: bool = False
-    force: bool = False
 
 
 @dataclass
@@ -447,70 +445,6 @@ def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: b
     return lines
 
 
-def inputs_digest(
-    atlas: Atlas, spec_name: str, spec: MapSpec, options: RenderOptions, basemap: str
-) -> str:
-    """A digest of everything a map depends on, to skip maps whose inputs did not change."""
-    h = hashlib.sha256()
-    h.update(f"{__version__}|{basemap}|{options.online}".encode())
-    paths = [atlas.map_path(spec_name), atlas.root / "atlas.toml"]
-    for ml in spec.layers:
-        for name in [ml.layer, *(r.source for r in ml.rollup)]:
-            paths += [atlas.layer_path(name), atlas.layer_path(name, ".toml")]
-        if ml.join:
-            paths += [atlas.table_path(ml.join.table), atlas.table_path(ml.join.table, ".toml")]
-    for path in paths:
-        h.update(str(path.name).encode())
-        h.update(path.read_bytes() if path.is_file() else b"-")
-    h.update(_code_digest().encode())
-    return h.hexdigest()
-
-
-@functools.cache
-def _code_digest() -> str:
-    """geomap's own code and client assets: a changed renderer re-renders every map."""
-    h = hashlib.sha256()
-    package = Path(__file__).parent
-    for path in sorted(
-        [*package.glob("*.py"), package / "assets" / "geomap.js", package / "assets" / "geomap.css"]
-    ):
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def _existing_digest(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    with open(path, "rb") as fh:
-        head = fh.read(4096).decode("utf-8", "replace")
-    marker = f'<meta name="{INPUTS_META}" content="'
-    start = head.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    return head[start : head.find('"', start)]
-
-
-def choose_basemaps(
-    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn
-) -> list[tuple[basemaps.Basemap, str | None]]:
-    config = atlas.config()
-    primary = options.basemap or spec.basemap or config.get("basemap") or basemaps.DEFAULT
-    key = config.get("tianditu_key")
-    chosen = [basemaps.get(primary, key)]
-    for extra in spec.basemaps:
-        base, k = basemaps.get(extra, key)
-        if extra == primary:
-            continue
-        if base.datum != chosen[0][0].datum:
-            warn(
-                f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入"
-            )
-            continue
-        chosen.append((base, k))
-    return chosen
-
-
 def render_html(
     atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn, digest: str = ""
 ) -> str:
@@ -612,41 +546,9 @@ def render_map(atlas: Atlas, name: str, options: RenderOptions) -> RenderResult:
     result = RenderResult(name, out)
     bases = choose_basemaps(atlas, spec, options, result.warnings.append)
     digest = inputs_digest(atlas, name, spec, options, bases[0][0].name)
-    if not options.force and _existing_digest(out) == digest:
+    if not options.force and existing_digest(out) == digest:
         result.skipped = True
         return result
     page = render_html(atlas, spec, options, result.warnings.append, digest)
     atomic_write(out, page.encode("utf-8"))
     return result
-
-
-def render_index(atlas: Atlas) -> Path:
-    """``maps/index.html``: a gallery of every map with its title, description and a link."""
-    cards = []
-    for name in atlas.map_names():
-        try:
-            spec = atlas.map_spec(name)
-            title, desc = spec.title, spec.description or spec.subtitle or ""
-        except GeomapError:
-            title, desc = name, "（地图定义有误，请运行 geomap check）"
-        cards.append(
-            f'<li><a href="{html.escape(name)}.html"><h2>{html.escape(title)}</h2></a>'
-            f"<p>{html.escape(desc)}</p><code>{html.escape(name)}</code></li>"
-        )
-    page = (
-        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<title>地图目录</title>\n<style>body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',"
-        "'Microsoft YaHei',sans-serif;margin:2em auto;max-width:960px;color:#222}"
-        "ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,"
-        "minmax(260px,1fr));gap:16px}li{border:1px solid #ddd;border-radius:6px;padding:12px;"
-        "overflow-wrap:anywhere}h2{font-size:18px;margin:0 0 6px}a{color:#0b5cad;"
-        "text-decoration:none}code{color:#888;font-size:12px}</style>\n</head>\n<body>\n"
-        f"<h1>地图目录</h1>\n<p>共 {len(cards)} 幅地图。由 geomap {__version__} 生成。</p>\n"
-        "<ul>\n" + "\n".join(cards) + "\n</ul>\n</body>\n</html>\n"
-    )
-    out = atlas.maps_dir / "index.html"
-    data = page.encode("utf-8")
-    if not out.is_file() or out.read_bytes() != data:
-        atomic_write(out, data)
-    return out

@@ -143,9 +143,7 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
         lower = [float(data.min()), *upper[:-1]]
     suffix = f" {unit}" if unit else ""
     legend = [
-        LegendItem(
-            (f"{_fmt(lo)} – {_fmt(hi)}" if lo < hi else _fmt(hi)) + suffix, colors[i]
-        )
+        LegendItem((f"{_fmt(lo)} – {_fmt(hi)}" if lo < hi else _fmt(hi)) + suffix, colors[i])
         for i, (lo, hi) in enumerate(zip(lower, hi_bounds, strict=True))
     ]
     if (~finite).any():

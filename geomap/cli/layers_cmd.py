@@ -11,10 +11,10 @@ from geomap.cli.options import json_option
 from geomap.summary import layer_summaries
 
 
-@click.command()
+@click.command(name="layers")
 @json_option
 @click.pass_context
-def layers(ctx: click.Context, as_json: bool) -> None:
+def command(ctx: click.Context, as_json: bool) -> None:
     """列出图层 (list layers): name, title, kind, geometry, features, bbox, area 亩, length m."""
     rows = layer_summaries(get_atlas(ctx))
     if as_json:

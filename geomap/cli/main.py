@@ -6,6 +6,7 @@ A :class:`~geomap.errors.GeomapError` becomes one clear message on stderr and ex
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -17,9 +18,30 @@ from geomap import __version__
 from geomap.atlas import Atlas
 from geomap.errors import GeomapError
 
+# Command name → module; each module defines ``command``. Modules are imported only when
+# their command runs, so `geomap render` with nothing to do does not load the whole stack.
+COMMANDS = {
+    "render": "geomap.cli.render_cmd",
+    "layers": "geomap.cli.layers_cmd",
+    "check": "geomap.cli.check_cmd",
+    "add": "geomap.cli.add_cmd",
+    "export": "geomap.cli.export_cmd",
+}
+
 
 class GeomapGroup(click.Group):
-    """A click group that turns expected errors into one line and exit 1."""
+    """A click group with lazily loaded commands that turns expected errors into one line
+    and exit 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name])
+        command: click.Command = module.command
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,23 +79,6 @@ def cli(ctx: click.Context, atlas_dir: str | None, debug: bool) -> None:
 def get_atlas(ctx: click.Context) -> Atlas:
     """The atlas the user pointed at (found lazily, so --help works anywhere)."""
     return Atlas.find(ctx.obj.get("atlas_dir"))
-
-
-def _register() -> None:
-    # Imported here: each command module imports ``cli`` from this module.
-    from geomap.cli import add_cmd, check_cmd, export_cmd, layers_cmd, render_cmd
-
-    for command in (
-        render_cmd.render,
-        layers_cmd.layers,
-        check_cmd.command,
-        add_cmd.command,
-        export_cmd.command,
-    ):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -8,10 +8,11 @@ import click
 
 from geomap.cli.main import get_atlas
 from geomap.errors import GeomapError, NotFound
-from geomap.render import RenderOptions, render_index, render_map
+from geomap.freshness import RenderOptions, is_fresh
+from geomap.gallery import render_index
 
 
-@click.command()
+@click.command(name="render")
 @click.argument("maps", nargs=-1)
 @click.option(
     "--basemap",
@@ -25,7 +26,7 @@ from geomap.render import RenderOptions, render_index, render_map
 )
 @click.option("--force", is_flag=True, help="重新生成未变化的地图 (re-render unchanged maps).")
 @click.pass_context
-def render(
+def command(
     ctx: click.Context, maps: tuple[str, ...], basemap: str | None, offline: bool, force: bool
 ) -> None:
     """生成地图 (render maps to HTML)."""
@@ -43,6 +44,11 @@ def render(
     for name in names:
         started = time.perf_counter()
         try:
+            if is_fresh(atlas, name, atlas.map_spec(name), options):
+                click.echo(f"✓ {name} 未变化，跳过 (unchanged)", err=True)
+                continue
+            from geomap.render import render_map  # the full stack, only when there is work
+
             result = render_map(atlas, name, options)
         except GeomapError as exc:
             failures.append(f"{name}: {exc}")

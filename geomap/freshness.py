@@ -1,0 +1,101 @@
+"""Is a rendered map up to date? A digest of everything the map depends on.
+
+Kept apart from :mod:`geomap.render` (and free of pandas, geopandas and folium) so that
+``geomap render`` decides in a few milliseconds that nothing changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from geomap import __version__, basemaps
+from geomap.atlas import Atlas
+from geomap.spec import MapSpec
+
+INPUTS_META = "geomap-inputs"
+Warn = Callable[[str], None]
+
+
+@dataclass
+class RenderOptions:
+    basemap: str | None = None
+    online: bool = False
+    force: bool = False
+
+
+def inputs_digest(
+    atlas: Atlas, spec_name: str, spec: MapSpec, options: RenderOptions, basemap: str
+) -> str:
+    """A digest of everything a map depends on, to skip maps whose inputs did not change."""
+    h = hashlib.sha256()
+    h.update(f"{__version__}|{basemap}|{options.online}".encode())
+    paths = [atlas.map_path(spec_name), atlas.root / "atlas.toml"]
+    for ml in spec.layers:
+        for name in [ml.layer, *(r.source for r in ml.rollup)]:
+            paths += [atlas.layer_path(name), atlas.layer_path(name, ".toml")]
+        if ml.join:
+            paths += [atlas.table_path(ml.join.table), atlas.table_path(ml.join.table, ".toml")]
+    for path in paths:
+        h.update(str(path.name).encode())
+        h.update(path.read_bytes() if path.is_file() else b"-")
+    h.update(_code_digest().encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """geomap's own code and client assets: a changed renderer re-renders every map."""
+    h = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(
+        [*package.glob("*.py"), package / "assets" / "geomap.js", package / "assets" / "geomap.css"]
+    ):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def existing_digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8", "replace")
+    marker = f'<meta name="{INPUTS_META}" content="'
+    start = head.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    return head[start : head.find('"', start)]
+
+
+def choose_basemaps(
+    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn
+) -> list[tuple[basemaps.Basemap, str | None]]:
+    config = atlas.config()
+    primary = options.basemap or spec.basemap or config.get("basemap") or basemaps.DEFAULT
+    key = config.get("tianditu_key")
+    chosen = [basemaps.get(primary, key)]
+    for extra in spec.basemaps:
+        base, k = basemaps.get(extra, key)
+        if extra == primary:
+            continue
+        if base.datum != chosen[0][0].datum:
+            warn(
+                f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入"
+            )
+            continue
+        chosen.append((base, k))
+    return chosen
+
+
+def is_fresh(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -> bool:
+    """True when ``maps/<name>.html`` was rendered from exactly the current inputs."""
+    if options.force:
+        return False
+    primary = choose_basemaps(atlas, spec, options, lambda _: None)[0][0].name
+    return existing_digest(atlas.map_path(name, ".html")) == inputs_digest(
+        atlas, name, spec, options, primary
+    )

@@ -1,0 +1,42 @@
+"""``maps/index.html``: a gallery page linking every map of the atlas."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from geomap import __version__
+from geomap.atlas import Atlas, atomic_write
+from geomap.errors import GeomapError
+
+
+def render_index(atlas: Atlas) -> Path:
+    """``maps/index.html``: a gallery of every map with its title, description and a link."""
+    cards = []
+    for name in atlas.map_names():
+        try:
+            spec = atlas.map_spec(name)
+            title, desc = spec.title, spec.description or spec.subtitle or ""
+        except GeomapError:
+            title, desc = name, "（地图定义有误，请运行 geomap check）"
+        cards.append(
+            f'<li><a href="{html.escape(name)}.html"><h2>{html.escape(title)}</h2></a>'
+            f"<p>{html.escape(desc)}</p><code>{html.escape(name)}</code></li>"
+        )
+    page = (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>地图目录</title>\n<style>body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',"
+        "'Microsoft YaHei',sans-serif;margin:2em auto;max-width:960px;color:#222}"
+        "ul{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,"
+        "minmax(260px,1fr));gap:16px}li{border:1px solid #ddd;border-radius:6px;padding:12px;"
+        "overflow-wrap:anywhere}h2{font-size:18px;margin:0 0 6px}a{color:#0b5cad;"
+        "text-decoration:none}code{color:#888;font-size:12px}</style>\n</head>\n<body>\n"
+        f"<h1>地图目录</h1>\n<p>共 {len(cards)} 幅地图。由 geomap {__version__} 生成。</p>\n"
+        "<ul>\n" + "\n".join(cards) + "\n</ul>\n</body>\n</html>\n"
+    )
+    out = atlas.maps_dir / "index.html"
+    data = page.encode("utf-8")
+    if not out.is_file() or out.read_bytes() != data:
+        atomic_write(out, data)
+    return out
