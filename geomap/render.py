@@ -217,6 +217,14 @@ class LayerBuild:
                     self.fields[col] = FieldInfo(col, None, None)
         for ro in ml.rollup:
             src = atlas.read_layer(ro.source)
+            for col in [*ro.sum.values(), *ro.mean.values()]:
+                # A sum or mean over one feature is that feature's value: never of private data.
+                if src.meta.is_private(col):
+                    raise PrivacyError(
+                        f"地图图层 {ml.layer}: 汇总使用了图层 {ro.source} 的私密字段 {col!r:.60} "
+                        "(a rollup cannot sum or average a private field: a polygon holding one "
+                        "feature would publish its value); remove it from the rollup"
+                    )
             frame = rollup(frame, src, ro)
             for out, label in self._rollup_labels(ro, src.meta).items():
                 self.fields.setdefault(out, FieldInfo(*label, None))
