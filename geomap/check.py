@@ -1115,6 +1115,15 @@ def _check_map_layer(ctx: _Context, where: str, at: str, ml: MapLayer) -> Iterat
                         f"(rollup source has no such column; columns: {_listing(src.columns)}); "
                         "更正列名 (fix the column name)",
                     )
+                elif src.meta.is_private(col):
+                    yield _finding(
+                        "private-in-spec",
+                        where,
+                        f"{at}.rollup",
+                        f"{where}.toml 的 {at}.rollup 汇总了私密字段 {col!r}（图层 {ro.source}），"
+                        "只含一个要素的面会公开它的值 (a rollup cannot sum or average a private "
+                        "field); 从汇总中删除它 (remove it from the rollup)",
+                    )
     table_ok = True
     if ml.join and ml.join.table not in ctx.table_files:
         table_ok = False
