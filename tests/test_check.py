@@ -464,3 +464,12 @@ def test_join_check_follows_the_map_layer_where_filter(tmp_path: Path) -> None:
     found, exit_code = findings(root)
     assert {(f["code"], f["feature"]) for f in found} >= {("unknown-column", "layers[0].where")}
     assert exit_code == 1
+
+
+def test_shipped_xiping_atlas_checks_clean() -> None:
+    """The atlas in the repository reports 0 errors."""
+    repo = Path(__file__).resolve().parents[1]
+    result = CliRunner().invoke(cli, ["--atlas", str(repo), "check", "--json"])
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.stdout)
+    assert [f for f in findings if f["severity"] == "error"] == []

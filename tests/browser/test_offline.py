@@ -4,16 +4,17 @@ stubbed), AMap mode shifts vectors to GCJ-02, and unreachable tiles are announce
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from pathlib import Path
 
 import prcoords
 import pytest
+import sample_atlas
 import tomli_w
 from browser_helpers import TILE_HOSTS
 from helpers import run
 
-import sample_atlas
 from geomap.atlas import Atlas
 
 pytestmark = pytest.mark.browser
@@ -44,6 +45,12 @@ def test_xiping_map_needs_nothing_but_tiles(xiping: Path, open_page, name: str) 
     assert opened.failed_requests == []  # every non-tile request would be listed here
     assert opened.tile_requests, "the AMap basemap should have asked for tiles"
     assert all(any(h in u for h in TILE_HOSTS) for u in opened.tile_requests)
+    # Every map says its geometry is illustrative and cites the report's sections.
+    page = opened.page
+    assert page.inner_text(".gm-badge") == "示意数据"
+    footer = page.inner_text(".gm-footer")
+    assert "示意数据" in footer and "西屏街道工作总结" in footer
+    assert re.search(r"20(22|23)\([一二三四]\)", footer)
     html = (xiping / "maps" / f"{name}.html").read_text(encoding="utf-8")
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html and "code.jquery" not in html
 
