@@ -24,7 +24,8 @@
   function formatValue(value, unit) {
     if (value === null || value === undefined || value === "") return "—";
     var text = typeof value === "number"
-      ? value.toLocaleString("zh-CN", { maximumFractionDigits: 2 })
+      // Group digits only from 10,000 up, so years and codes such as 2022 read as written.
+      ? value.toLocaleString("zh-CN", { maximumFractionDigits: 2, useGrouping: Math.abs(value) >= 10000 })
       : String(value);
     return unit ? text + " " + unit : text;
   }
