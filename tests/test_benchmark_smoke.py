@@ -1,0 +1,71 @@
+"""benchmarks/compare.py at a tiny size: it runs end to end and prints every JSON key."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "compare.py"
+RATIOS = ["html_ratio", "browser_ratio", "redraw_ratio", "python_ratio", "rss_ratio", "heap_ratio"]
+RAW = ["python_s", "rss_mib", "html_bytes", "browser_s", "redraw_ms", "heap_mb", "count"]
+
+
+def _compare() -> object:
+    spec = importlib.util.spec_from_file_location("compare", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _explore_available(compare: object) -> bool:
+    venv_python = compare.EXPLORE_VENV / "bin" / "python"  # type: ignore[attr-defined]
+    return importlib.util.find_spec("matplotlib") is not None or venv_python.is_file()
+
+
+def test_chromium_flags_match_the_browser_tests() -> None:
+    from conftest import CHROMIUM_ARGS
+
+    assert _compare().CHROMIUM_ARGS == CHROMIUM_ARGS  # type: ignore[attr-defined]
+
+
+def test_synthetic_data_is_deterministic() -> None:
+    compare = _compare()
+    a, b = compare.synthetic(50), compare.synthetic(50)  # type: ignore[attr-defined]
+    assert len(a) == 50 and a.geometry.is_valid.all()
+    assert a.equals(b)
+    assert list(a.columns[:-1]) == compare.ATTRS  # type: ignore[attr-defined]
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(120)
+def test_compare_prints_ratios_and_raw_numbers(tmp_path: Path) -> None:
+    if not _explore_available(_compare()):
+        pytest.skip("explore() needs matplotlib: run benchmarks/compare.py once to set it up")
+    args = ["--sizes", "200", "--repeat", "1", "--results-dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["size"] == 200
+    for key in RATIOS:
+        assert isinstance(line[key], float) and line[key] > 0, key
+    for tool in ("explore", "geomap"):
+        for key in RAW:
+            assert key in line[tool], (tool, key)
+        assert line[tool]["count"] == 200
+    assert "| 200 | geomap/explore |" in done.stdout
+    saved = json.loads(next(tmp_path.glob("*-200.json")).read_text(encoding="utf-8"))
+    assert saved["results"][0]["size"] == 200
