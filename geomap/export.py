@@ -109,7 +109,7 @@ def export_map(
         vw, vh = round(width_mm / 25.4 * CSS_DPI), round(height_mm / 25.4 * CSS_DPI)
     with tempfile.TemporaryDirectory(prefix="geomap-export-") as tmp:
         html_path = Path(tmp) / f"{name}.html"
-        html_path.write_text(page_html, encoding="utf-8")
+        html_path.write_bytes(page_html)
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

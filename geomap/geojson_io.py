@@ -99,32 +99,45 @@ _GEOMETRY_KEY = b',"geometry":'
 
 def _read_canonical(data: bytes) -> gpd.GeoDataFrame | None:
     """Fast path for files in the layout :func:`dumps_layer` writes (one feature per line):
-    properties are parsed per line and all geometries in one vectorised GEOS call, instead of
-    turning every coordinate into a Python float. None when the file has another layout."""
-    if not data.startswith(_HEADER) or not data.rstrip().endswith(b"\n]}"):
+    properties are parsed per line and geometries by vectorised GEOS calls, instead of
+    turning every coordinate into a Python float. None when the file has another layout.
+
+    Lines are taken a chunk at a time, so at most one chunk of geometry text is held beside
+    the file's bytes and the finished geometries.
+    """
+    end = data.rstrip().rfind(b"\n]}")
+    if not data.startswith(_HEADER) or end < 0 or end + 3 != len(data.rstrip()):
         return None
-    body = data[len(_HEADER) : data.rstrip().rfind(b"\n]}")]
-    lines = body.split(b",\n") if body else []
     props: list[Any] = []
-    geoms: list[bytes | None] = []
-    for line in lines:
-        cut = line.rfind(_GEOMETRY_KEY)
-        if not line.startswith(_FEATURE_START) or cut < 0 or not line.endswith(b"}"):
-            return None
+    shapes: list[np.ndarray] = []
+    pos, chunk = len(_HEADER), 20_000
+    while pos < end:
+        geoms: list[bytes | None] = []
+        while pos < end and len(geoms) < chunk:
+            stop = data.find(b",\n", pos, end)
+            stop = end if stop < 0 else stop
+            line = data[pos:stop]
+            pos = stop + 2
+            cut = line.rfind(_GEOMETRY_KEY)
+            if not line.startswith(_FEATURE_START) or cut < 0 or not line.endswith(b"}"):
+                return None
+            try:
+                record = orjson.loads(line[len(_FEATURE_START) : cut])
+            except orjson.JSONDecodeError:
+                return None
+            if not isinstance(record, dict):
+                return None
+            props.append(record)
+            geometry = line[cut + len(_GEOMETRY_KEY) : -1]
+            geoms.append(None if geometry == b"null" else geometry)
         try:
-            props.append(orjson.loads(line[len(_FEATURE_START) : cut]))
-        except orjson.JSONDecodeError:
+            shapes.append(shapely.from_geojson(np.array(geoms, dtype=object)))
+        except (shapely.errors.GEOSException, ValueError, TypeError):
             return None
-        geometry = line[cut + len(_GEOMETRY_KEY) : -1]
-        geoms.append(None if geometry == b"null" else geometry)
-    if not all(isinstance(p, dict) for p in props):
-        return None
-    try:
-        shapes = shapely.from_geojson(np.array(geoms, dtype=object))
-    except (shapely.errors.GEOSException, ValueError, TypeError):
-        return None
     frame = pd.DataFrame.from_records(props) if props else pd.DataFrame()
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapes, crs="EPSG:4326"))
+    del props
+    all_shapes = np.concatenate(shapes) if shapes else np.array([], dtype=object)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(all_shapes, crs="EPSG:4326"))
 
 
 def read_layer(path: Path) -> gpd.GeoDataFrame:

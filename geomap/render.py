@@ -67,16 +67,20 @@ class RenderResult:
 # Escaping
 
 
-def script_json(value: Any) -> str:
-    """JSON safe to place inside ``<script type="application/json">``: ``<``, ``>``, ``&``
-    and the JavaScript line terminators U+2028/U+2029 are written as escapes."""
-    text = orjson.dumps(value).decode("utf-8")
+def script_json(value: Any) -> bytes:
+    """UTF-8 JSON safe to place inside ``<script type="application/json">``: ``<``, ``>``,
+    ``&`` and the JavaScript line terminators U+2028/U+2029 are written as escapes.
+
+    Kept as bytes from orjson to the file: the page's data can be tens of megabytes, and
+    every ``str`` copy of Chinese text costs twice that.
+    """
     return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
+        orjson.dumps(value)
+        .replace(b"<", b"\\u003c")
+        .replace(b">", b"\\u003e")
+        .replace(b"&", b"\\u0026")
+        .replace("\u2028".encode(), b"\\u2028")
+        .replace("\u2029".encode(), b"\\u2029")
     )
 
 
@@ -378,28 +382,38 @@ def _b64(array: np.ndarray) -> str:
     return base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode("ascii")
 
 
+def _ragged(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates, ring (or line, or point) offsets into them, and feature offsets into the
+    rings, read by :func:`shapely.to_ragged_array` without copying any geometry."""
+    n = len(geoms)
+    kind, coords, offsets = shapely.to_ragged_array(geoms)
+    if kind == shapely.GeometryType.POINT:
+        valid = ~np.isnan(coords[:, 0])
+        coords = coords[valid]
+        return coords, np.arange(len(coords) + 1), np.concatenate([[0], np.cumsum(valid)])
+    if kind == shapely.GeometryType.MULTIPOINT:
+        return coords, np.arange(len(coords) + 1), offsets[0]
+    if kind == shapely.GeometryType.LINESTRING:
+        return coords, offsets[0], np.arange(n + 1)
+    if kind in (shapely.GeometryType.MULTILINESTRING, shapely.GeometryType.POLYGON):
+        return coords, offsets[0], offsets[1]
+    # MultiPolygon: rings of polygons of features.
+    return coords, offsets[0], offsets[1][offsets[2]]
+
+
 def encode_fast(geoms: np.ndarray, family: str) -> dict[str, Any]:
     """Geometry for the fast canvas layer: rings of coordinates quantised to 1e-6 degree,
     delta-encoded as int16 with escapes, plus ring and feature offsets (base64)."""
-    n = len(geoms)
-    parts, part_feature = shapely.get_parts(geoms, return_index=True)
-    if family == "polygon":
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        ring_feature = part_feature[ring_part]
-    else:
-        rings, ring_feature = parts, part_feature
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    counts = np.bincount(coord_ring, minlength=len(rings))
+    coords, ring_start, feature_ring = _ragged(geoms)
     if family == "polygon":
         # The closing vertex repeats the first: the canvas closes the path itself.
+        counts = np.diff(ring_start)
         keep = np.ones(len(coords), dtype=bool)
-        keep[np.cumsum(counts)[counts > 0] - 1] = False
+        keep[ring_start[1:][counts > 0] - 1] = False
         coords = coords[keep]
-        counts = np.maximum(counts - 1, 0)
-    ring_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    feature_ring = np.concatenate([[0], np.cumsum(np.bincount(ring_feature, minlength=n))]).astype(
-        np.int32
-    )
+        ring_start = np.concatenate([[0], np.cumsum(np.maximum(counts - 1, 0))])
+    ring_start = ring_start.astype(np.int32)
+    feature_ring = np.asarray(feature_ring).astype(np.int32)
     x0 = float(np.floor(coords[:, 0].min() * FAST_SCALE) / FAST_SCALE) if len(coords) else 0.0
     y0 = float(np.floor(coords[:, 1].min() * FAST_SCALE) / FAST_SCALE) if len(coords) else 0.0
     q = np.empty((len(coords), 2), dtype=np.int64)
@@ -455,8 +469,8 @@ def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: b
 
 def render_html(
     atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn, digest: str = ""
-) -> str:
-    """The complete HTML page of one map."""
+) -> bytes:
+    """The complete HTML page of one map, as UTF-8 bytes."""
     bases = choose_basemaps(atlas, spec, options, warn)
     datum = bases[0][0].datum
     shift = datum == "gcj02"
@@ -529,22 +543,30 @@ def render_html(
         ],
         "layers": layer_data,
     }
+    cluster = any(d["cluster"] for d in layer_data)
     data_json = script_json(payload)
+    del payload, layer_data  # the page is assembled in bytes; free the Python objects first
     for i, text in enumerate(geoms_texts):
-        data_json = data_json.replace(f'"{_DATA}{i}"', text, 1)
+        data_json = data_json.replace(f'"{_DATA}{i}"'.encode(), text.encode(), 1)
 
     page = figure.render()
-    cluster = any(d["cluster"] for d in layer_data)
     page = page.replace(_HEAD, assetlib.head(online=options.online, cluster=cluster), 1)
-    page = page.replace(
-        _DATA, f'<script type="application/json" id="geomap-data">{data_json}</script>', 1
-    )
     page = page.replace(_SCRIPT, assetlib.client_script(), 1)
     head = (
         f'<head>\n<meta charset="utf-8">\n<meta name="{INPUTS_META}" content="{digest}">\n'
         f"<title>{html.escape(spec.title)}</title>"
     )
-    return page.replace("<head>", head, 1).replace("<html>", '<html lang="zh-CN">', 1)
+    page = page.replace("<head>", head, 1).replace("<html>", '<html lang="zh-CN">', 1)
+    before, after = page.split(_DATA, 1)
+    return b"".join(
+        [
+            before.encode("utf-8"),
+            b'<script type="application/json" id="geomap-data">',
+            data_json,
+            b"</script>",
+            after.encode("utf-8"),
+        ]
+    )
 
 
 def render_map(atlas: Atlas, name: str, options: RenderOptions) -> RenderResult:
@@ -557,6 +579,5 @@ def render_map(atlas: Atlas, name: str, options: RenderOptions) -> RenderResult:
     if not options.force and existing_digest(out) == digest:
         result.skipped = True
         return result
-    page = render_html(atlas, spec, options, result.warnings.append, digest)
-    atomic_write(out, page.encode("utf-8"))
+    atomic_write(out, render_html(atlas, spec, options, result.warnings.append, digest))
     return result
