@@ -215,10 +215,10 @@ def _run_geomap(atlas: Path, out: Path) -> None:
     shutil.move(result.path, out)
 
 
-def _rss_mib() -> float:
+def _rss_mib(field: str = "VmRSS") -> float:
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -240,7 +240,18 @@ def worker(tool: str, atlas: Path, out: Path, profile: Path | None) -> None:
     else:
         run(atlas, out)
     seconds = time.perf_counter() - started
-    print(json.dumps({"python_s": seconds, "import_s": import_s, "rss_imported_mib": rss_imported}))
+    # The child's own peak (VmHWM): wait4's ru_maxrss would also count the parent's resident
+    # set, which Linux carries into a child across fork + exec.
+    print(
+        json.dumps(
+            {
+                "python_s": seconds,
+                "import_s": import_s,
+                "rss_imported_mib": rss_imported,
+                "rss_peak_mib": _rss_mib("VmHWM"),
+            }
+        )
+    )
 
 
 def run_child(args: list[str], timeout: float) -> tuple[str, str, float, float]:
@@ -287,7 +298,12 @@ def measure_python(tool: str, atlas: Path, out: Path, timeout: float) -> dict[st
     args = [python, __file__, "--worker", tool, "--atlas", str(atlas), "--out", str(out)]
     stdout, _, wall, rss = run_child(args, timeout)
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    result.update(rss_mib=rss, process_s=wall, html_bytes=out.stat().st_size)
+    result.update(
+        rss_mib=result["rss_peak_mib"],
+        rss_wait4_mib=rss,
+        process_s=wall,
+        html_bytes=out.stat().st_size,
+    )
     return result
 
 
