@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,31 @@ LABEL_MAX_FEATURES = 3000
 # (geomap-fast.js) unless the spec says `fast = false`.
 FAST_MIN_FEATURES = 5000
 FAST_SCALE = 1_000_000  # coordinates quantised to 1e-6 degree (about 0.1 m)
-_HEAD, _DATA, _SCRIPT = "__GEOMAP_HEAD__", "__GEOMAP_DATA__", "__GEOMAP_SCRIPT__"
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """Placeholders spliced out of the page after folium has rendered it. Each render draws
+    a fresh random token, so no value in the data can pose as one."""
+
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @property
+    def head(self) -> str:
+        return f"__geomap_head_{self.token}__"
+
+    @property
+    def data(self) -> str:
+        return f"__geomap_data_{self.token}__"
+
+    @property
+    def script(self) -> str:
+        return f"__geomap_script_{self.token}__"
+
+    def geoms(self, index: int) -> str:
+        return f"__geomap_geoms_{index}_{self.token}__"
+
+
 Warn = Callable[[str], None]
 
 
@@ -280,7 +305,7 @@ class LayerBuild:
                 )
 
     def payload(
-        self, index: int, shift: bool, warn: Warn
+        self, index: int, shift: bool, marks: _Marks
     ) -> tuple[dict[str, Any], str, np.ndarray]:
         ml, meta, frame = self.ml, self.meta, self.frame
         family = _geom_family(frame)
@@ -344,7 +369,7 @@ class LayerBuild:
             "show": ml.show,
             "cluster": ml.cluster and family == "point",
             "search": ml.search,
-            "geoms": _DATA + str(index),
+            "geoms": marks.geoms(index),
             "cls": styled.classes.tolist(),
             "styles": styles,
             "noData": no_data,
@@ -448,7 +473,9 @@ def _shift(geoms: np.ndarray) -> np.ndarray:
 class _GeomapScript(MacroElement):
     """Placeholder for geomap's client script, rendered after the map is created."""
 
-    _template = Template("{% macro script(this, kwargs) %}" + _SCRIPT + "{% endmacro %}")
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self._template = Template("{% macro script(this, kwargs) %}" + mark + "{% endmacro %}")
 
 
 def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: bool) -> list[str]:
@@ -475,12 +502,13 @@ def render_html(
     datum = bases[0][0].datum
     shift = datum == "gcj02"
     builds = [LayerBuild(atlas, ml, warn) for ml in spec.layers]
+    marks = _Marks()
     layer_data: list[dict[str, Any]] = []
     geoms_texts: list[str] = []
     bounds: list[np.ndarray] = []
     hidden_bounds: list[np.ndarray] = []
     for i, b in enumerate(builds):
-        data, text, geoms = b.payload(i, shift, warn)
+        data, text, geoms = b.payload(i, shift, marks)
         layer_data.append(data)
         geoms_texts.append(text)
         valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
@@ -511,9 +539,9 @@ def render_html(
     fmap.default_css = []
     figure = fmap.get_root()
     assert isinstance(figure, Figure)
-    figure.header.add_child(Element(_HEAD), name="geomap_head")
-    figure.html.add_child(Element(_DATA), name="geomap_data")
-    script = _GeomapScript()
+    figure.header.add_child(Element(marks.head), name="geomap_head")
+    figure.html.add_child(Element(marks.data), name="geomap_data")
+    script = _GeomapScript(marks.script)
     script._id = "client"
     fmap.add_child(script, name="geomap_client")
 
@@ -547,17 +575,17 @@ def render_html(
     data_json = script_json(payload)
     del payload, layer_data  # the page is assembled in bytes; free the Python objects first
     for i, text in enumerate(geoms_texts):
-        data_json = data_json.replace(f'"{_DATA}{i}"'.encode(), text.encode(), 1)
+        data_json = data_json.replace(f'"{marks.geoms(i)}"'.encode(), text.encode(), 1)
 
     page = figure.render()
-    page = page.replace(_HEAD, assetlib.head(online=options.online, cluster=cluster), 1)
-    page = page.replace(_SCRIPT, assetlib.client_script(), 1)
+    page = page.replace(marks.head, assetlib.head(online=options.online, cluster=cluster), 1)
+    page = page.replace(marks.script, assetlib.client_script(), 1)
     head = (
         f'<head>\n<meta charset="utf-8">\n<meta name="{INPUTS_META}" content="{digest}">\n'
         f"<title>{html.escape(spec.title)}</title>"
     )
     page = page.replace("<head>", head, 1).replace("<html>", '<html lang="zh-CN">', 1)
-    before, after = page.split(_DATA, 1)
+    before, after = page.split(marks.data, 1)
     return b"".join(
         [
             before.encode("utf-8"),

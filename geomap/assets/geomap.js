@@ -82,7 +82,9 @@
     if (data.basemaps.length === 0) mapEl.classList.add("gm-no-basemap");
 
     // -- basemaps -----------------------------------------------------------------------
-    var baseLayers = {};
+    // Arrays, not objects keyed by title: titles such as __proto__ or two layers with one
+    // title must not lose a layer.
+    var baseLayers = [];
     var notice = el("div", "gm-notice", "底图无法加载（网络受限或离线），矢量数据不受影响。");
     notice.style.display = "none";
     mapEl.appendChild(notice);
@@ -99,13 +101,13 @@
         notice.style.display = "none";
       });
       var group = b.overlayUrl ? L.layerGroup([tiles, L.tileLayer(b.overlayUrl, opts)]) : tiles;
-      baseLayers[escapeHtml(b.title)] = group;
+      baseLayers.push([group, escapeHtml(b.title)]);
       if (i === 0) group.addTo(map);
     });
 
     // -- vector layers ------------------------------------------------------------------
     var renderer = L.canvas({ padding: 0.5, tolerance: 4 });
-    var overlays = {};
+    var overlays = [];
     var legendBox = el("div", "gm-legend");
     data.layers.forEach(function (ld) {
       if (ld.fast) {
@@ -116,7 +118,7 @@
         var fastEntry = { data: ld, geo: null, host: fast, count: fast.fast.present,
                           labels: null, legend: addLegend(ld), byIndex: {} };
         state.layers[ld.id] = fastEntry;
-        overlays[escapeHtml(ld.title)] = fast;
+        overlays.push([fast, escapeHtml(ld.title)]);
         if (ld.show) fast.addTo(map);
         return;
       }
@@ -160,7 +162,7 @@
                     labels: null, legend: null, byIndex: {} };
       geo.eachLayer(function (layer) { entry.byIndex[layer.gmIndex] = layer; });
       state.layers[ld.id] = entry;
-      overlays[escapeHtml(ld.title)] = host;
+      overlays.push([host, escapeHtml(ld.title)]);
 
       entry.legend = addLegend(ld);
       if (ld.labelAt) entry.labels = L.layerGroup();
@@ -229,9 +231,12 @@
     // -- controls -----------------------------------------------------------------------
     var Legend = L.Control.extend({ onAdd: function () { return legendBox; } });
     new Legend({ position: "bottomright" }).addTo(map);
-    L.control.layers(
-      data.basemaps.length > 1 ? baseLayers : {}, overlays, { collapsed: false, position: "topright" }
-    ).addTo(map);
+    var control = L.control.layers(null, null, { collapsed: false, position: "topright" });
+    if (data.basemaps.length > 1) {
+      baseLayers.forEach(function (b) { control.addBaseLayer(b[0], b[1]); });
+    }
+    overlays.forEach(function (o) { control.addOverlay(o[0], o[1]); });
+    control.addTo(map);
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
 
     var header = el("div", "gm-header");
