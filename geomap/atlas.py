@@ -176,7 +176,7 @@ class Atlas:
         return cls(find_root(explicit))
 
     # -- paths --------------------------------------------------------------------------
-    def _inside(self, path: Path) -> Path:
+    def inside(self, path: Path) -> Path:
         """``path`` if it (after resolving symlinks) stays inside the atlas, else an error."""
         resolved = path.resolve()
         if resolved != self.root and self.root not in resolved.parents:
@@ -187,13 +187,13 @@ class Atlas:
         return path
 
     def layer_path(self, name: str, suffix: str = ".geojson") -> Path:
-        return self._inside(self.layers_dir / f"{check_name(name, '图层 layer')}{suffix}")
+        return self.inside(self.layers_dir / f"{check_name(name, '图层 layer')}{suffix}")
 
     def table_path(self, name: str, suffix: str = ".csv") -> Path:
-        return self._inside(self.data_dir / f"{check_name(name, '表 table')}{suffix}")
+        return self.inside(self.data_dir / f"{check_name(name, '表 table')}{suffix}")
 
     def map_path(self, name: str, suffix: str = ".toml") -> Path:
-        return self._inside(self.maps_dir / f"{check_name(name, '地图 map')}{suffix}")
+        return self.inside(self.maps_dir / f"{check_name(name, '地图 map')}{suffix}")
 
     # -- listing ------------------------------------------------------------------------
     @staticmethod
@@ -252,7 +252,9 @@ class Atlas:
         """Write a layer and its metadata atomically; keep the old version in ``.history``."""
         geo_path = self.layer_path(name)
         toml_path = self.layer_path(name, ".toml")
-        exists = geo_path.exists() or toml_path.exists()
+        # A layer exists when its GeoJSON does: metadata alone is what an interrupted write
+        # leaves behind, and is archived and overwritten.
+        exists = geo_path.exists()
         if exists and not replace:
             raise DataError(
                 f"{geo_path}: 图层 {name} 已存在 (layer already exists); "
@@ -265,7 +267,7 @@ class Atlas:
         payload = dumps_layer(gdf.to_crs(4326) if gdf.crs and gdf.crs.to_epsg() != 4326 else gdf)
         meta_bytes = tomli_w.dumps(meta).encode("utf-8")
         old_toml = toml_path.read_bytes() if toml_path.exists() else None
-        if exists:
+        if exists or toml_path.exists():
             self._archive(name, [geo_path, toml_path])
         # Metadata first, GeoJSON last: a layer is listed by its .geojson, so a command killed
         # between the two renames leaves a new layer unlisted rather than half-listed. A
@@ -287,7 +289,8 @@ class Atlas:
         history = self.layers_dir / ".history"
         for path in paths:
             if path.exists():
-                atomic_write(history / f"{name}.{stamp}{path.suffix}", path.read_bytes())
+                target = self.inside(history / f"{name}.{stamp}{path.suffix}")
+                atomic_write(target, path.read_bytes())
 
     # -- tables -------------------------------------------------------------------------
     def table_meta(self, name: str) -> TableMeta:

@@ -73,6 +73,7 @@ CODES: dict[str, Severity] = {
     # files
     "unreadable-file": "error",
     "missing-metadata": "error",
+    "orphan-metadata": "warning",
     "invalid-name": "warning",
     # geometry
     "empty-geometry": "warning",
@@ -309,13 +310,15 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
             )
             continue
         if name not in geo:
+            # What an `add` interrupted between its two renames leaves (metadata is written
+            # first): no layer is listed, so nothing is broken; the next `add` overwrites it.
             yield _finding(
-                "missing-metadata",
+                "orphan-metadata",
                 name,
                 None,
-                f"layers/{name}.toml 没有对应的 layers/{name}.geojson (metadata without a "
-                f"layer); 用 geomap add 导入数据，或删除该 TOML (add the data with "
-                "`geomap add`, or delete the stray TOML)",
+                f"layers/{name}.toml 没有对应的 layers/{name}.geojson，可能是中断的 geomap add "
+                f"留下的 (metadata without a layer, likely from an interrupted add); 重新运行 "
+                "geomap add，或删除该 TOML (run the add again, or delete the stray TOML)",
             )
             continue
         try:

@@ -35,7 +35,7 @@ def render_index(atlas: Atlas) -> Path:
         f"<h1>地图目录</h1>\n<p>共 {len(cards)} 幅地图。由 geomap {__version__} 生成。</p>\n"
         "<ul>\n" + "\n".join(cards) + "\n</ul>\n</body>\n</html>\n"
     )
-    out = atlas.maps_dir / "index.html"
+    out = atlas.inside(atlas.maps_dir / "index.html")
     data = page.encode("utf-8")
     if not out.is_file() or out.read_bytes() != data:
         atomic_write(out, data)

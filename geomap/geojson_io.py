@@ -35,6 +35,8 @@ def json_value(value: Any) -> Any:
         return None if pd.isna(value) else pd.Timestamp(value).isoformat()
     if isinstance(value, bool | int | str):
         return value
+    if isinstance(value, np.ndarray):  # list properties as pyogrio reads them
+        value = value.tolist()
     if isinstance(value, list | tuple):
         return [json_value(v) for v in value]
     if isinstance(value, dict):

@@ -66,7 +66,9 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
     tkey = table.meta.key
     right = table.df.copy()
     right["__key"] = _keys(right[tkey])
-    dup_mask = right["__key"].duplicated(keep="first") & right["__key"].notna()
+    keyless = int(right["__key"].isna().sum())
+    right = right[right["__key"].notna()]  # a row without a key can match nothing
+    dup_mask = right["__key"].duplicated(keep="first")
     duplicates = sorted(set(right.loc[dup_mask, "__key"]))
     right = right[~dup_mask]
 
@@ -86,6 +88,10 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
 
     where = f"{layer.meta.name} ← {table.meta.name}"
     warnings: list[str] = []
+    if keyless:
+        warnings.append(
+            f"连接 {where}: 表中 {keyless} 行没有键，已忽略 (table rows without a key, ignored)"
+        )
     if duplicates:
         warnings.append(
             f"连接 {where}: 表中键重复，仅使用第一行 (duplicate table keys, first row used): "

@@ -230,6 +230,8 @@ def load_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(path, [f"TOML 语法错误 (syntax error): {exc}"]) from None
+    except RecursionError:
+        raise SpecError(path, ["嵌套过深，无法读取 (nested too deeply to read)"]) from None
 
 
 def _finish(path: Path, problems: list[str]) -> None:

@@ -216,11 +216,16 @@ def test_write_layer_refuses_existing_name_without_replace(atlas: Atlas) -> None
     assert not (atlas.root / "layers" / ".history").exists()
 
 
-def test_write_layer_refuses_when_only_metadata_exists(atlas: Atlas) -> None:
-    (atlas.root / "layers" / "orphan.toml").write_text('title = "x"\nkey = "code"\n', "utf-8")
-    with pytest.raises(DataError):
-        atlas.write_layer("orphan", sample_atlas.villages_gdf(), VILLAGES_META)
-    assert not (atlas.root / "layers" / "orphan.geojson").exists()
+def test_write_layer_over_orphan_metadata_archives_it(atlas: Atlas) -> None:
+    """Metadata without GeoJSON is what an interrupted write leaves: no layer exists, so a
+    new write proceeds, and the stray file is kept in .history rather than lost."""
+    orphan = 'title = "x"\nkey = "code"\n'
+    (atlas.root / "layers" / "orphan.toml").write_text(orphan, "utf-8")
+    atlas.write_layer("orphan", sample_atlas.villages_gdf(), VILLAGES_META)
+    assert (atlas.root / "layers" / "orphan.geojson").exists()
+    assert atlas.layer_meta("orphan").title == VILLAGES_META["title"]
+    kept = list((atlas.root / "layers" / ".history").glob("orphan.*.toml"))
+    assert [k.read_text("utf-8") for k in kept] == [orphan]
 
 
 def test_write_layer_with_replace_keeps_old_version(atlas: Atlas) -> None:
