@@ -81,7 +81,7 @@ def ok(root: Path, *args: str) -> Result:
     return result
 
 
-def refused(root: Path, *args: str, names: list[str]) -> str:
+def check_refused(root: Path, *args: str, names: list[str]) -> str:
     """Run a command that must fail cleanly: exit 1, one message naming ``names``, no
     traceback, nothing on stdout, and the atlas byte-identical before and after."""
     before = snapshot(root)
@@ -237,7 +237,7 @@ def test_zipped_gbk_shapefile(atlas: Path, gbk_shp: Path, src: Path) -> None:
 
 def test_geopackage_with_two_layers(atlas: Path, src: Path) -> None:
     gpkg = fb.write_gpkg_two_layers(src / "西屏.gpkg")
-    message = refused(atlas, "add", str(gpkg), "--name", "wells", names=[gpkg.name])
+    message = check_refused(atlas, "add", str(gpkg), "--name", "wells", names=[gpkg.name])
     assert "villages" in message and "wells" in message
     assert "--layer" in message
 
@@ -358,7 +358,9 @@ def test_wkt_csv(atlas: Path, src: Path) -> None:
 
 def test_bowtie_strict_refused_and_repaired_without_strict(atlas: Path, src: Path) -> None:
     path = fb.write_geojson(src / "蝴蝶结.geojson", fb.bowtie_layer())
-    message = refused(atlas, "add", str(path), "--name", "bowtie", "--strict", names=[path.name])
+    message = check_refused(
+        atlas, "add", str(path), "--name", "bowtie", "--strict", names=[path.name]
+    )
     assert "蝴蝶结" in message and "Self-intersection" in message  # names the feature, why
     assert "--strict" in message
 
@@ -373,13 +375,13 @@ def test_bowtie_strict_refused_and_repaired_without_strict(atlas: Path, src: Pat
 def test_truncated_geojson(atlas: Path, src: Path) -> None:
     whole = fb.write_geojson(src / "whole.geojson", fb.bowtie_layer())
     cut = fb.write_truncated(src / "cut.geojson", whole)
-    refused(atlas, "add", str(cut), "--name", "cut", names=[cut.name])
+    check_refused(atlas, "add", str(cut), "--name", "cut", names=[cut.name])
 
 
 def test_swapped_lat_lon(atlas: Path, src: Path) -> None:
     rows = [[n, lat, lon] for n, lon, lat in fb.XIPING_POINTS_WGS84]  # lat in the lon column
     csv = fb.write_csv(src / "swapped.csv", ["name", "lon", "lat"], rows)
-    message = refused(atlas, "add", str(csv), "--name", "swapped", names=[csv.name])
+    message = check_refused(atlas, "add", str(csv), "--name", "swapped", names=[csv.name])
     assert "swap" in message.lower()
 
 
@@ -389,12 +391,12 @@ def test_projected_coordinates_without_crs(atlas: Path, src: Path) -> None:
     cx, cy = parcels.geometry.centroid.x, parcels.geometry.centroid.y
     rows = [[n, f"{x:.3f}", f"{y:.3f}"] for n, x, y in zip(parcels["名称"], cx, cy, strict=True)]
     csv = fb.write_csv(src / "xy.csv", ["name", "x", "y"], rows)
-    message = refused(atlas, "add", str(csv), "--name", "xy", names=[csv.name])
+    message = check_refused(atlas, "add", str(csv), "--name", "xy", names=[csv.name])
     assert "EPSG:4549" in message and "--crs" in message
     # ... and a Shapefile whose .prj got lost on the way.
     shp = fb.write_shapefile(src / "noprj", parcels, encoding="GBK")
     shp.with_suffix(".prj").unlink()
-    message = refused(atlas, "add", str(shp), "--name", "noprj", names=[shp.name])
+    message = check_refused(atlas, "add", str(shp), "--name", "noprj", names=[shp.name])
     assert "EPSG:4549" in message and "--crs" in message
     # Naming the CRS makes both work, with the right areas.
     ok(atlas, "add", str(shp), "--name", "noprj", "--crs", "EPSG:4549")
@@ -402,13 +404,13 @@ def test_projected_coordinates_without_crs(atlas: Path, src: Path) -> None:
 
 
 def test_existing_name_without_replace(atlas: Path, gbk_shp: Path) -> None:
-    refused(atlas, "add", str(gbk_shp), "--name", "villages", names=["villages"])
+    check_refused(atlas, "add", str(gbk_shp), "--name", "villages", names=["villages"])
     assert "--replace" in run(atlas, "add", str(gbk_shp), "--name", "villages").stderr
 
 
 @pytest.mark.parametrize("bad", ["../evil", "A B", "Parcels", "evil/..", "", ".hidden", "中文"])
 def test_bad_names(atlas: Path, gbk_shp: Path, bad: str) -> None:
-    message = refused(atlas, "add", str(gbk_shp), f"--name={bad}", names=[])
+    message = check_refused(atlas, "add", str(gbk_shp), f"--name={bad}", names=[])
     assert repr(bad) in message or bad in message
     assert not list(atlas.parent.glob("evil*"))
 
@@ -435,19 +437,19 @@ def test_any_non_slug_name_is_refused(atlas: Path, gbk_shp: Path, name: str) -> 
 
 def test_missing_file(atlas: Path, tmp_path: Path) -> None:
     missing = tmp_path / "不存在.shp"
-    refused(atlas, "add", str(missing), "--name", "missing", names=[str(missing)])
+    check_refused(atlas, "add", str(missing), "--name", "missing", names=[str(missing)])
 
 
 def test_empty_layer(atlas: Path, src: Path) -> None:
     path = src / "empty.geojson"
     path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
-    refused(atlas, "add", str(path), "--name", "empty", names=[path.name])
+    check_refused(atlas, "add", str(path), "--name", "empty", names=[path.name])
 
 
 def test_empty_shapefile(atlas: Path, src: Path) -> None:
     empty = fb.parcels_4549().iloc[:0]
     shp = fb.write_shapefile(src / "empty", empty, encoding="GBK")
-    refused(atlas, "add", str(shp), "--name", "empty", names=[shp.name])
+    check_refused(atlas, "add", str(shp), "--name", "empty", names=[shp.name])
 
 
 def test_mixed_geometry_types(atlas: Path, src: Path) -> None:
@@ -461,19 +463,19 @@ def test_mixed_geometry_types(atlas: Path, src: Path) -> None:
         crs="EPSG:4326",
     )
     path = fb.write_geojson(src / "mixed.geojson", mixed)
-    refused(atlas, "add", str(path), "--name", "mixed", names=[path.name])
+    check_refused(atlas, "add", str(path), "--name", "mixed", names=[path.name])
 
 
 @pytest.mark.parametrize("member", ["../evil.txt", "a/../../evil.txt"])
 def test_zip_with_dotdot_member(atlas: Path, src: Path, member: str) -> None:
     archive = fb.write_zip_slip(src / "slip.zip", member)
-    message = refused(atlas, "add", str(archive), "--name", "slip", names=[archive.name])
+    message = check_refused(atlas, "add", str(archive), "--name", "slip", names=[archive.name])
     assert ".." in message
     assert not (src.parent / "evil.txt").exists()
 
 
 def test_map_that_does_not_exist(atlas: Path, gbk_shp: Path) -> None:
-    message = refused(
+    message = check_refused(
         atlas, "add", str(gbk_shp), "--name", "parcels", "--map", "nomap", names=["nomap"]
     )
     assert "economy" in message  # lists the maps that do exist
@@ -483,7 +485,7 @@ def test_key_with_duplicates(atlas: Path, src: Path) -> None:
     rows = [["A01", n, lon, lat] for n, lon, lat in fb.XIPING_POINTS_WGS84]
     rows[1][0] = "A02"
     csv = fb.write_csv(src / "dupes.csv", ["bh", "name", "lon", "lat"], rows)
-    message = refused(
+    message = check_refused(
         atlas, "add", str(csv), "--name", "dupes", "--key", "bh", names=["bh", "A01", csv.name]
     )
     assert "A02" not in message
@@ -492,7 +494,7 @@ def test_key_with_duplicates(atlas: Path, src: Path) -> None:
 def test_failed_replace_keeps_the_old_layer_and_no_history(atlas: Path, src: Path) -> None:
     whole = fb.write_geojson(src / "whole.geojson", fb.bowtie_layer())
     cut = fb.write_truncated(src / "cut.geojson", whole)
-    refused(atlas, "add", str(cut), "--name", "villages", "--replace", names=[cut.name])
+    check_refused(atlas, "add", str(cut), "--name", "villages", "--replace", names=[cut.name])
     assert not (atlas / "layers" / ".history").exists()
 
 
@@ -515,7 +517,7 @@ def test_replace_keeps_history_and_curated_labels(atlas: Path, gbk_shp: Path, sr
 
     # A new delivery: two of the three parcels.
     newer = fb.write_shapefile(src / "v2", fb.parcels_4549().iloc[:2], encoding="GBK")
-    refused(atlas, "add", str(newer), "--name", "parcels", names=["parcels"])
+    check_refused(atlas, "add", str(newer), "--name", "parcels", names=["parcels"])
     result = ok(atlas, "add", str(newer), "--name", "parcels", "--replace")
     assert ".history" in result.stdout
 

@@ -99,7 +99,7 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
-def refused(result: Result, *needles: str) -> None:
+def check_refused(result: Result, *needles: str) -> None:
     assert result.exit_code == 1, (result.exit_code, result.output)
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -121,7 +121,7 @@ def shown(name: str) -> str:
 def test_render_refuses_a_bad_map_name(world: World, name: str) -> None:
     before = snapshot(world.root)
     result = run(world.root, "render", name)
-    refused(result, shown(name), "economy", "grid", "minimal")
+    check_refused(result, shown(name), "economy", "grid", "minimal")
     assert snapshot(world.root) == before
     world.assert_untouched(result)
 
@@ -131,7 +131,7 @@ def test_render_refuses_a_hostile_map_name(world: World, name: str) -> None:
     """Map names are slugs: a payload as a name is refused, never used as a path."""
     before = snapshot(world.root)
     result = run(world.root, "render", name)
-    refused(result, "economy")
+    check_refused(result, "economy")
     assert snapshot(world.root) == before
     world.assert_untouched(result)
 
@@ -141,7 +141,7 @@ def test_a_map_file_with_a_non_slug_name_is_not_rendered(world: World) -> None:
     for name in ("Upper", "{{ 6*7 }}", "<img src=x onerror=alert(1)>", "a b"):
         (world.root / "maps" / f"{name}.toml").write_text(spec, encoding="utf-8")
         result = run(world.root, "render", name)
-        refused(result)
+        check_refused(result)
         assert not (world.root / "maps" / f"{name}.html").exists()
     result = run(world.root, "render")
     assert result.exit_code == 0, result.output
@@ -155,7 +155,7 @@ def test_add_refuses_a_bad_layer_name(world: World, name: str) -> None:
     source = world.points
     before = snapshot(world.root)
     result = run(world.root, "add", str(source), "--name", name)
-    refused(result, "名称")
+    check_refused(result, "名称")
     assert snapshot(world.root) == before
     world.assert_untouched(result)
 
@@ -165,7 +165,7 @@ def test_add_refuses_a_bad_map_name(world: World, name: str) -> None:
     source = world.points
     before = snapshot(world.root)
     result = run(world.root, "add", str(source), "--name", "newpts", "--map", name)
-    refused(result, shown(name))
+    check_refused(result, shown(name))
     assert snapshot(world.root) == before
     world.assert_untouched(result)
 
@@ -203,7 +203,7 @@ SPEC_CASES = {
 def test_map_spec_with_a_path_as_a_name_is_refused(world: World, case: str) -> None:
     (world.root / "maps" / "bad.toml").write_text(spec_with(SPEC_CASES[case]), encoding="utf-8")
     result = run(world.root, "render", "bad")
-    refused(result, "bad.toml", "slug")
+    check_refused(result, "bad.toml", "slug")
     assert not (world.root / "maps" / "bad.html").exists()
     world.assert_untouched(result)
     # `check` reports the same file without a traceback.
@@ -219,7 +219,7 @@ def test_layer_parent_that_is_a_path_is_refused(world: World, parent: str) -> No
     meta["parent"] = parent
     path.write_text(tomli_w.dumps(meta), encoding="utf-8")
     result = run(world.root, "render", "grid")
-    refused(result, "grids.toml", "parent")
+    check_refused(result, "grids.toml", "parent")
     checked = run(world.root, "check")
     assert checked.exit_code == 1 and "Traceback" not in checked.output
     world.assert_untouched(result, checked)
@@ -261,7 +261,7 @@ def test_input_symlinked_outside_the_atlas_is_refused(world: World, link: str) -
     path.unlink()
     path.symlink_to(world.outside / target)
     result = run(world.root, "render", "economy")
-    refused(result, "outside the atlas")
+    check_refused(result, "outside the atlas")
     world.assert_untouched(result)
     assert not (world.root / "maps" / "economy.html").exists()
 
@@ -271,7 +271,7 @@ def test_layer_listed_only_through_a_symlink_is_refused(world: World) -> None:
     (world.root / "layers" / "evil.toml").symlink_to(world.outside / "secret.toml")
     use_layer(world, "evil")
     result = run(world.root, "render", "linked")
-    refused(result, "outside the atlas")
+    check_refused(result, "outside the atlas")
     layers = run(world.root, "layers", "--json")
     assert layers.exit_code in (0, 1) and "Traceback" not in layers.output
     checked = run(world.root, "check")
@@ -346,10 +346,10 @@ def test_atlas_without_layers_folder_is_refused(tmp_path: Path, kind: str) -> No
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     for args in (["render"], ["check"], ["layers", "--json"]):
         result = CliRunner().invoke(cli, ["--atlas", str(folder), *args])
-        refused(result, "layers/", str(folder.resolve()))
+        check_refused(result, "layers/", str(folder.resolve()))
     # The same through the environment variable.
     result = CliRunner().invoke(cli, ["render"], env={"GEOMAP_ATLAS": str(folder)})
-    refused(result, "layers/")
+    check_refused(result, "layers/")
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
@@ -362,4 +362,4 @@ def test_no_atlas_above_the_working_directory(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["render"], env={"GEOMAP_ATLAS": ""})
     finally:
         os.chdir(cwd)
-    refused(result, "--atlas")
+    check_refused(result, "--atlas")

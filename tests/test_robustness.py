@@ -286,7 +286,7 @@ assert 600 * MB > MAX_UNZIPPED_BYTES and 2 * 300 * MB > MAX_UNZIPPED_BYTES
 # The catalogue: geomap add
 
 
-def add_case(tmp_path: Path, filename: str, data: bytes) -> tuple[str, str]:
+def check_add_case(tmp_path: Path, filename: str, data: bytes) -> tuple[str, str]:
     root = base_atlas(tmp_path / "atlas")
     src = tmp_path / "src" / filename
     src.parent.mkdir(parents=True, exist_ok=True)
@@ -307,13 +307,13 @@ def add_case(tmp_path: Path, filename: str, data: bytes) -> tuple[str, str]:
 
 @pytest.mark.parametrize("case", list(GEOJSON_CASES))
 def test_add_geojson(tmp_path: Path, case: str) -> None:
-    add, check = add_case(tmp_path, "source.geojson", GEOJSON_CASES[case])
+    add, check = check_add_case(tmp_path, "source.geojson", GEOJSON_CASES[case])
     record("add", f"GeoJSON: {case}", add=add, check=check)
 
 
 @pytest.mark.parametrize("case", list(CSV_SOURCES))
 def test_add_csv(tmp_path: Path, case: str) -> None:
-    add, check = add_case(tmp_path, "source.csv", CSV_SOURCES[case])
+    add, check = check_add_case(tmp_path, "source.csv", CSV_SOURCES[case])
     record("add", case, add=add, check=check)
 
 
