@@ -25,8 +25,8 @@ from geomap.errors import DataError, SpecError
 from geomap.ingest import (
     NAME_FIELDS,
     IngestResult,
-    _find_area_field,
     declared_area_warnings,
+    find_area_field,
     read_source,
 )
 from geomap.privacy import personal_kind
@@ -179,7 +179,7 @@ def add_layer(
     family = _family(gdf)
     warnings = list(result.warnings)
     total_area = total_length = None
-    declared = _find_area_field(gdf) if family == "Polygon" else None
+    declared = find_area_field(gdf) if family == "Polygon" else None
     if family == "Polygon":
         areas = area_mu(gdf.geometry.values)
         total_area = float(np.sum(areas))

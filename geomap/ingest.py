@@ -1505,10 +1505,6 @@ def find_area_field(gdf: gpd.GeoDataFrame) -> str | None:
     return _find_column(columns, AREA_FIELD_CANDIDATES)
 
 
-# Kept for callers written before the public name existed (geomap.add).
-_find_area_field = find_area_field
-
-
 def declared_area_warnings(
     gdf: gpd.GeoDataFrame, field: str | None = None, tolerance: float = 0.05
 ) -> list[str]:

@@ -43,7 +43,7 @@ from geomap.freshness import (
 from geomap.geojson_io import geometries_json, json_value
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
-from geomap.spec import LayerMeta, MapLayer, MapSpec, Style
+from geomap.spec import LayerMeta, MapLayer, MapSpec, Rollup, Style
 from geomap.style import NO_DATA_COLOR, Styled, style_layer
 
 RENDER_PRECISION = 6  # 1e-6 degree is about 0.1 m at Xiping
@@ -263,7 +263,7 @@ class LayerBuild:
         self._check_privacy()
 
     @staticmethod
-    def _rollup_labels(ro: Any, src: LayerMeta) -> dict[str, tuple[str, str | None]]:
+    def _rollup_labels(ro: Rollup, src: LayerMeta) -> dict[str, tuple[str, str | None]]:
         out: dict[str, tuple[str, str | None]] = {}
         if ro.count:
             out[ro.count] = (f"{src.title}数量", None)
