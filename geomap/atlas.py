@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 ENV_VAR = "GEOMAP_ATLAS"
 CONFIG_FILE = "atlas.toml"
+# A temporary file older than this was left by a killed write (an atomic write takes seconds).
+TEMP_FILE_MAX_AGE = 3600.0
 
 
 def find_root(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
@@ -366,7 +368,18 @@ class Atlas:
                             f"writing this atlas); waited {timeout:.0f} s, try again later"
                         ) from None
                     time.sleep(0.1)
+            self._sweep_temp_files()
             try:
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _sweep_temp_files(self, older_than: float = TEMP_FILE_MAX_AGE) -> None:
+        """Remove the hidden temporary files of writes killed half-way (never a real file:
+        only ``.<name>.<random>.tmp`` that no live command can still be writing)."""
+        cutoff = time.time() - older_than
+        for folder in (self.layers_dir, self.layers_dir / ".history", self.data_dir, self.maps_dir):
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                with contextlib.suppress(OSError):
+                    if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                        tmp.unlink()

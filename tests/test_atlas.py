@@ -495,3 +495,18 @@ def test_lock_is_released_after_an_exception(atlas: Atlas) -> None:
     with pytest.raises(RuntimeError), atlas.lock(timeout=1):
         raise RuntimeError("failed write")
     assert _run_other_process(atlas.root, 0.2) == 0
+
+
+def test_lock_sweeps_old_temp_files_of_killed_writes(atlas: Atlas) -> None:
+    layers = atlas.root / "layers"
+    old = layers / ".villages.geojson.abc123.tmp"
+    fresh = layers / ".roads.geojson.def456.tmp"
+    old.write_text("half a layer", "utf-8")
+    fresh.write_text("being written", "utf-8")
+    stale = time.time() - 2 * 3600
+    os.utime(old, (stale, stale))
+    with atlas.lock():
+        pass
+    assert not old.exists()
+    assert fresh.exists()  # maybe another command's write in progress: left alone
+    assert (layers / "villages.geojson").exists()
