@@ -1331,7 +1331,7 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
                 grid_code="所在网格编码",
                 microgrid_code="所在微网格编码",
                 rating="安全等级",
-                has_hazard=("存在安全隐患（1是0否）", "幢"),
+                has_hazard="存在安全隐患（1是，0否）",
             ),
             parent="microgrids",
             parent_key="microgrid_code",

@@ -179,8 +179,6 @@
       var cls = ld.cls;
       order.sort(function (a, b) { return (cls[a] - cls[b]) || (a - b); });
       this.order = order;
-      this.hovered = -1;
-      this.tooltip = L.tooltip({ sticky: true, direction: "auto", opacity: 0.95 });
     },
 
     onAdd: function (map) {
@@ -286,30 +284,19 @@
       return -1;
     },
 
+    // Hits go to the page's arbiter (hooks), which shows one tooltip or popup for the
+    // topmost feature of all layers under the mouse.
     _hover: function (e) {
-      var f = this.featureAt(e);
-      var map = this._map;
-      if (f < 0) { this._leave(); return; }
-      map.getContainer().style.cursor = "pointer";
-      if (f !== this.hovered) this.tooltip.setContent(this.hooks.tooltip(f));
-      this.hovered = f;
-      this.tooltip.setLatLng(e.latlng);
-      if (!map.hasLayer(this.tooltip)) map.openTooltip(this.tooltip);
+      this.hooks.hover(this.featureAt(e));
     },
 
     _leave: function () {
-      this.hovered = -1;
-      if (this._map) {
-        this._map.getContainer().style.cursor = "";
-        this._map.closeTooltip(this.tooltip);
-      }
+      this.hooks.hover(-1);
     },
 
     _click: function (e) {
       var f = this.featureAt(e);
-      if (f >= 0 && this.ld.popup.length) {
-        L.popup({ maxWidth: 360 }).setLatLng(e.latlng).setContent(this.hooks.popup(f)).openOn(this._map);
-      }
+      if (f >= 0) this.hooks.click(f);
     },
 
     boundsOf: function (f) {

@@ -52,7 +52,8 @@
     var box = el("div", "gm-tooltip");
     var name = featureName(ld, i);
     box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
-    box.appendChild(recordTable(ld, i, ld.tooltip));
+    // The name is the tooltip's heading: not repeated as a row.
+    box.appendChild(recordTable(ld, i, ld.tooltip.filter(function (f) { return f !== ld.name; })));
     return box;
   }
 
@@ -105,15 +106,65 @@
       if (i === 0) group.addTo(map);
     });
 
+    // -- one tooltip and one popup for the whole map -------------------------------------
+    // Every layer reports the feature under the mouse; after all of a mouse event's handlers
+    // have run, only the topmost layer's feature (the last in the spec) gets a tooltip or
+    // popup, so a house drawn over its village shows the house alone.
+    var arbiter = (function () {
+      var hovered = {}, clicked = [], pending = false, shown = null, lastLatLng = null;
+      var tip = L.tooltip({ sticky: true, direction: "auto", opacity: 0.95 });
+      function topmost(hits) {
+        var best = null;
+        hits.forEach(function (h) { if (!best || h.order > best.order) best = h; });
+        return best;
+      }
+      function settle() {
+        pending = false;
+        var hits = [];
+        Object.keys(hovered).forEach(function (id) {
+          var h = hovered[id];
+          if (h.i >= 0 && map.hasLayer(state.layers[id].host)) hits.push(h);
+        });
+        var top = topmost(hits);
+        if (!top || !lastLatLng) {
+          shown = null;
+          map.closeTooltip(tip);
+          map.getContainer().style.cursor = "";
+        } else {
+          var key = top.ld.id + ":" + top.i;
+          if (key !== shown) { tip.setContent(tooltipContent(top.ld, top.i)); shown = key; }
+          tip.setLatLng(lastLatLng);
+          if (!map.hasLayer(tip)) map.openTooltip(tip);
+          map.getContainer().style.cursor = "pointer";
+        }
+        var click = topmost(clicked);
+        clicked = [];
+        if (click && click.ld.popup.length && lastLatLng) {
+          L.popup({ maxWidth: 360 }).setLatLng(lastLatLng)
+            .setContent(popupContent(click.ld, click.i)).openOn(map);
+        }
+      }
+      function later() {
+        if (!pending) { pending = true; Promise.resolve().then(settle); }
+      }
+      map.on("mousemove click", function (e) { lastLatLng = e.latlng; later(); });
+      map.on("mouseout", function () { hovered = {}; later(); });
+      return {
+        hover: function (ld, i) { hovered[ld.id] = { ld: ld, i: i, order: ld.order }; later(); },
+        click: function (ld, i) { clicked.push({ ld: ld, i: i, order: ld.order }); later(); }
+      };
+    })();
+
     // -- vector layers ------------------------------------------------------------------
     var renderer = L.canvas({ padding: 0.5, tolerance: 4 });
     var overlays = [];
     var legendBox = el("div", "gm-legend");
-    data.layers.forEach(function (ld) {
+    data.layers.forEach(function (ld, order) {
+      ld.order = order;
       if (ld.fast) {
         var fast = new window.GeomapFastLayer(ld, {
-          tooltip: function (i) { return tooltipContent(ld, i); },
-          popup: function (i) { return popupContent(ld, i); }
+          hover: function (i) { arbiter.hover(ld, i); },
+          click: function (i) { arbiter.click(ld, i); }
         });
         var fastEntry = { data: ld, geo: null, host: fast, count: fast.fast.present,
                           labels: null, legend: addLegend(ld), byIndex: {} };
@@ -150,14 +201,9 @@
         host = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
         host.addLayer(geo);
       }
-      if (ld.tooltip.length || ld.name >= 0) {
-        host.bindTooltip(function (layer) { return tooltipContent(ld, layer.gmIndex); },
-                         { sticky: ld.geom !== "point" });
-      }
-      if (ld.popup.length) {
-        host.bindPopup(function (layer) { return popupContent(ld, layer.gmIndex); },
-                       { maxWidth: 360 });
-      }
+      host.on("mouseover", function (e) { arbiter.hover(ld, (e.propagatedFrom || e.layer).gmIndex); });
+      host.on("mouseout", function () { arbiter.hover(ld, -1); });
+      host.on("click", function (e) { arbiter.click(ld, (e.propagatedFrom || e.layer).gmIndex); });
       var entry = { data: ld, geo: geo, host: host, count: geo.getLayers().length,
                     labels: null, legend: null, byIndex: {} };
       geo.eachLayer(function (layer) { entry.byIndex[layer.gmIndex] = layer; });
