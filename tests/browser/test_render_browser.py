@@ -152,3 +152,34 @@ def test_hostile_values_show_as_text_and_run_nothing(tmp_path: Path, open_page) 
     assert "</script>" in page.inner_text(".gm-search-results")
     assert page.evaluate("window.__pwned") is None
     assert page.locator("img[src=x]").count() == 0
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_only_the_topmost_feature_gets_the_tooltip_and_popup(
+    tmp_path: Path, open_page, fast: bool
+) -> None:
+    """A house drawn over its village: one tooltip and one popup, the house's."""
+    root = sample_atlas.build(tmp_path / "atlas")
+    (root / "maps" / "stack.toml").write_text(
+        'title = "叠加"\nbasemap = "none"\n'
+        '[[layers]]\nlayer = "villages"\n'
+        f'[[layers]]\nlayer = "houses"\nfast = {str(fast).lower()}\n'
+        'style = { type = "single", radius = 8 }\n',
+        encoding="utf-8",
+    )
+    assert run(root, "render", "stack").exit_code == 0
+    page = open_page(root / "maps" / "stack.html").page
+    x, y = page.evaluate("geomap.pointOf('layer1', 0)")
+    hover(page, x, y)
+    page.wait_for_selector(".leaflet-tooltip .gm-tooltip")
+    tips = page.locator(".leaflet-tooltip").all_inner_texts()
+    assert len(tips) == 1 and "房屋0" in tips[0], tips
+    # Away from the house, inside the village: the village's tooltip replaces it.
+    hover(page, x + 40, y + 40)
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tooltip').length === 1 &&"
+        " document.querySelector('.leaflet-tooltip').textContent.includes('西一村')"
+    )
+    page.mouse.click(x, y)
+    popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
+    assert "房屋0" in popup and page.locator(".leaflet-popup").count() == 1
