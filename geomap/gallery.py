@@ -19,9 +19,13 @@ def render_index(atlas: Atlas) -> Path:
             title, desc = spec.title, spec.description or spec.subtitle or ""
         except GeomapError:
             title, desc = name, "（地图定义有误，请运行 geomap check）"
+        heading = f"<h2>{html.escape(title)}</h2>"
+        if atlas.map_path(name, ".html").is_file():
+            heading = f'<a href="{html.escape(name)}.html">{heading}</a>'
+        else:  # never rendered, or its render failed: no dead link
+            desc = f"（尚未生成，请运行 geomap render {name}）{desc}"
         cards.append(
-            f'<li><a href="{html.escape(name)}.html"><h2>{html.escape(title)}</h2></a>'
-            f"<p>{html.escape(desc)}</p><code>{html.escape(name)}</code></li>"
+            f"<li>{heading}<p>{html.escape(desc)}</p><code>{html.escape(name)}</code></li>"
         )
     page = (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'

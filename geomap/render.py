@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -478,11 +479,36 @@ class _GeomapScript(MacroElement):
         self._template = Template("{% macro script(this, kwargs) %}" + mark + "{% endmacro %}")
 
 
+_NUMERALS = "一二三四五六七八九十"
+_SECTION = r"\d{4}\([一二三四五六七八九十]+\)"
+_CITED = re.compile(rf"^(?P<doc>.+?)\s+(?P<sections>{_SECTION}(?:、{_SECTION})*)$")
+
+
+def merge_sources(sources: Iterable[str]) -> list[str]:
+    """Sources without repeats; citations of one document merged into one, sections in
+    report order: "报告 2022(二)" and "报告 2022(一)、2022(二)" → "报告 2022(一)、2022(二)"."""
+    merged: dict[str, set[str] | None] = {}
+    for source in sources:
+        m = _CITED.match(source.strip())
+        if m is None:
+            merged.setdefault(source, None)
+            continue
+        sections = merged.setdefault(m["doc"], set())
+        if sections is not None:
+            sections.update(m["sections"].split("、"))
+
+    def order(section: str) -> tuple[int, int]:
+        year, numeral = section[:4], section[5:-1]
+        return int(year), sum(_NUMERALS.index(c) + 1 for c in numeral)
+
+    return [
+        doc if sections is None else f"{doc} {'、'.join(sorted(sections, key=order))}"
+        for doc, sections in merged.items()
+    ]
+
+
 def _footer(spec: MapSpec, builds: list[LayerBuild], datum: str, illustrative: bool) -> list[str]:
-    sources: list[str] = []
-    for s in [*(s for b in builds for s in b.sources), *spec.sources]:
-        if s not in sources:
-            sources.append(s)
+    sources = merge_sources([*(s for b in builds for s in b.sources), *spec.sources])
     lines = []
     if sources:
         lines.append("资料来源：" + "；".join(sources))

@@ -1407,7 +1407,7 @@ SUBDISTRICT_OUTLINE = {
 }
 VILLAGE_OUTLINE = {
     "layer": "villages",
-    "tooltip": ["name", "type"],
+    "tooltip": ["type"],
     "labels": True,
     "style": {"type": "single", "color": "#737373", "fill": False, "weight": 1.0},
 }
@@ -1456,7 +1456,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 SUBDISTRICT_OUTLINE,
                 {
                     "layer": "villages",
-                    "tooltip": ["name", "type", "brand", "grids"],
+                    "tooltip": ["type", "brand", "grids"],
                     "labels": True,
                     "style": {
                         "type": "categorical",
@@ -1466,7 +1466,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "lines",
-                    "tooltip": ["name", "type", "status"],
+                    "tooltip": ["type", "status"],
                     "style": {
                         "type": "categorical",
                         "column": "type",
@@ -1481,7 +1481,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "reservoirs",
-                    "tooltip": ["name", "type", "project", "status"],
+                    "tooltip": ["type", "project", "status"],
                     "style": {
                         "type": "single",
                         "color": "#2171b5",
@@ -1491,7 +1491,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "facilities",
-                    "tooltip": ["name", "category", "status"],
+                    "tooltip": ["category", "status"],
                     "style": {"type": "categorical", "column": "category", "radius": 6.0},
                 },
             ],
@@ -1539,12 +1539,12 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 VILLAGE_OUTLINE,
                 {
                     "layer": "key_projects",
-                    "tooltip": ["name", "category", "status", "year", "progress"],
+                    "tooltip": ["category", "status", "year", "progress"],
                     "style": {**status, "colors": dict(LINE_STATUS_COLORS)},
                 },
                 {
                     "layer": "lines",
-                    "tooltip": ["name", "type", "status", "year", "note"],
+                    "tooltip": ["type", "status", "year", "note"],
                     "style": {**status, "colors": dict(LINE_STATUS_COLORS), "weight": 4.0},
                 },
             ],
@@ -1560,7 +1560,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 VILLAGE_OUTLINE,
                 {
                     "layer": "land_projects",
-                    "tooltip": ["name", "project_type", "declared_mu", "status", "villages"],
+                    "tooltip": ["project_type", "declared_mu", "status", "villages"],
                     "style": {
                         "type": "categorical",
                         "column": "project_type",
@@ -1575,7 +1575,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "reservoirs",
-                    "tooltip": ["name", "type", "project", "status", "note"],
+                    "tooltip": ["type", "project", "status", "note"],
                     "style": {**status, "colors": dict(LINE_STATUS_COLORS), "fill_opacity": 0.8},
                 },
             ],
@@ -1605,7 +1605,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 {
                     "layer": "grids",
                     "rollup": house_rollup,
-                    "tooltip": ["name", "microgrids", "houses", "hazards"],
+                    "tooltip": ["microgrids", "houses", "hazards"],
                     "style": {
                         "type": "choropleth",
                         "column": "hazards",
@@ -1620,7 +1620,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                     "layer": "microgrids",
                     "rollup": house_rollup,
                     "show": False,
-                    "tooltip": ["name", "houses", "hazards"],
+                    "tooltip": ["houses", "hazards"],
                     "style": {
                         "type": "single",
                         "color": "#6a51a3",
@@ -1644,7 +1644,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                     # Communities have no collective economy or rural houses: villages only.
                     "where": {"type": "行政村"},
                     "join": {"table": "housing_safety", "on": "code"},
-                    "tooltip": ["name", "houses", "hazards", "rating_c", "rating_d", "hazard_rate"],
+                    "tooltip": ["houses", "hazards", "rating_c", "rating_d", "hazard_rate"],
                     "labels": True,
                     "style": {
                         "type": "choropleth",

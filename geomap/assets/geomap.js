@@ -52,8 +52,7 @@
     var box = el("div", "gm-tooltip");
     var name = featureName(ld, i);
     box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
-    // The name is the tooltip's heading: not repeated as a row.
-    box.appendChild(recordTable(ld, i, ld.tooltip.filter(function (f) { return f !== ld.name; })));
+    box.appendChild(recordTable(ld, i, ld.tooltip));
     return box;
   }
 
