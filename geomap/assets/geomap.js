@@ -79,6 +79,8 @@
     var map = window[data.mapVar];
     var state = { map: map, layers: {}, baseErrors: 0, baseLoaded: false };
     window.geomap = state;
+    // folium gives only tile layers a maxZoom; markercluster needs the map's (no basemap).
+    map.setMaxZoom(data.maxZoom);
     if (data.basemaps.length === 0) mapEl.classList.add("gm-no-basemap");
 
     // -- basemaps -----------------------------------------------------------------------
@@ -189,9 +191,9 @@
       });
       // Points are drawn in class order, so the classes listed last (e.g. C and D ratings)
       // sit on top; polygons and lines keep their order.
-      var order = ld.geoms.map(function (_, i) { return i; });
-      if (ld.geom === "point") order.sort(function (a, b) { return (ld.cls[a] - ld.cls[b]) || (a - b); });
-      order.forEach(function (i) {
+      var drawOrder = ld.geoms.map(function (_, i) { return i; });
+      if (ld.geom === "point") drawOrder.sort(function (a, b) { return (ld.cls[a] - ld.cls[b]) || (a - b); });
+      drawOrder.forEach(function (i) {
         var g = ld.geoms[i];
         if (g) geo.addData({ type: "Feature", id: i, properties: null, geometry: g });
       });
@@ -200,9 +202,14 @@
         host = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
         host.addLayer(geo);
       }
-      host.on("mouseover", function (e) { arbiter.hover(ld, (e.propagatedFrom || e.layer).gmIndex); });
+      // A cluster icon is no feature: only features (with a gmIndex) report hovers and clicks.
+      function featureOf(e) {
+        var i = (e.propagatedFrom || e.layer || {}).gmIndex;
+        return typeof i === "number" ? i : -1;
+      }
+      host.on("mouseover", function (e) { arbiter.hover(ld, featureOf(e)); });
       host.on("mouseout", function () { arbiter.hover(ld, -1); });
-      host.on("click", function (e) { arbiter.click(ld, (e.propagatedFrom || e.layer).gmIndex); });
+      host.on("click", function (e) { if (featureOf(e) >= 0) arbiter.click(ld, featureOf(e)); });
       var entry = { data: ld, geo: geo, host: host, count: geo.getLayers().length,
                     labels: null, legend: null, byIndex: {} };
       geo.eachLayer(function (layer) { entry.byIndex[layer.gmIndex] = layer; });

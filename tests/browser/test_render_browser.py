@@ -183,3 +183,24 @@ def test_only_the_topmost_feature_gets_the_tooltip_and_popup(
     page.mouse.click(x, y)
     popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
     assert "房屋0" in popup and page.locator(".leaflet-popup").count() == 1
+
+
+def test_clustered_points_load_and_clusters_are_not_features(tmp_path: Path, open_page) -> None:
+    root = sample_atlas.build(tmp_path / "atlas")
+    (root / "maps" / "cluster.toml").write_text(
+        'title = "聚合"\nbasemap = "none"\n[[layers]]\nlayer = "houses"\ncluster = true\n',
+        encoding="utf-8",
+    )
+    assert run(root, "render", "cluster").exit_code == 0
+    html = (root / "maps" / "cluster.html").read_text(encoding="utf-8")
+    assert "markerClusterGroup" in html  # the vendored plugin is inlined
+    opened = open_page(root / "maps" / "cluster.html")
+    page = opened.page
+    assert page.evaluate("geomap.layers.layer0.count") == len(sample_atlas.HOUSES)
+    page.evaluate("geomap.map.setZoom(12, {animate: false})")
+    icon = page.locator(".marker-cluster").first
+    icon.wait_for()
+    icon.click()  # zooms in; a cluster is not a feature, so no popup and no error
+    page.wait_for_timeout(500)
+    assert page.locator(".leaflet-popup").count() == 0
+    assert opened.console_errors == []
