@@ -102,6 +102,7 @@ CODES: dict[str, Severity] = {
     "unknown-table": "error",
     "unknown-column": "error",
     "private-in-spec": "error",
+    "choropleth-no-numbers": "error",
     # areas and privacy
     "area-mismatch": "warning",
     "unmarked-personal-data": "error",
@@ -1188,6 +1189,37 @@ def _check_map_layer(ctx: _Context, where: str, at: str, ml: MapLayer) -> Iterat
             )
 
 
+def check_choropleths(ctx: _Context) -> Iterator[Finding]:
+    """``choropleth-no-numbers``: a choropleth column (of the layer or its joined table) that
+    holds no number, which `render` refuses."""
+    for name, spec in ctx.specs.items():
+        for i, ml in enumerate(spec.layers):
+            column, lyr = ml.style.column, ctx.layers.get(ml.layer)
+            if ml.style.type != "choropleth" or not column or lyr is None:
+                continue
+            if any(column in (ro.count, *ro.sum, *ro.mean) for ro in ml.rollup):
+                continue  # roll-ups are counts, sums and means: numbers
+            values = None
+            if ml.join and ml.join.table in ctx.tables:
+                table = ctx.tables[ml.join.table]
+                if column in table.df.columns and column != table.meta.key:
+                    values = table.df[column]
+            if values is None and column in lyr.gdf.columns:
+                values = lyr.gdf[column]
+            if values is None:
+                continue  # unknown-column reports it
+            numbers = pd.to_numeric(values, errors="coerce")
+            if not np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan)).any():
+                yield _finding(
+                    "choropleth-no-numbers",
+                    f"maps/{name}",
+                    f"layers[{i}].style",
+                    f"maps/{name}.toml 的 layers[{i}] 按列 {column!r} 分级设色，但该列没有数值 "
+                    "(the choropleth column holds no numbers); 检查连接与表的列类型 type = "
+                    '"number" (check the join and the column type)',
+                )
+
+
 def _effective_privacy(ctx: _Context, lyr: _Layer, ml: MapLayer) -> dict[str, bool]:
     """Every column a map layer can show, and whether it is private (as render sees it)."""
     out = {col: lyr.meta.is_private(col) for col in lyr.columns}
@@ -1224,6 +1256,7 @@ CHECKS: tuple[Check, ...] = (
     check_table_columns,
     check_joins,
     check_specs,
+    check_choropleths,
     check_personal_data,
 )
 

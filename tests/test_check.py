@@ -259,6 +259,19 @@ def unknown_parent(root: Path) -> None:
     edit_text(root / "layers" / "grids.toml", 'parent = "villages"', 'parent = "towns"')
 
 
+def choropleth_on_words(root: Path) -> None:
+    # The economy map shades villages by income_2022: make every income a word.
+    csv = root / "data" / "economy.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    rows = [lines[0]] + [",".join([r.split(",")[0], "很多", r.split(",")[2]]) for r in lines[1:]]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def orphan_metadata(root: Path) -> None:
+    # What an `add` killed between its two renames leaves: metadata and no GeoJSON.
+    (root / "layers" / "stray.toml").write_text('title = "x"\nkey = "code"\n', "utf-8")
+
+
 CASES: list[tuple[str, Callable[[Path], None], set[str]]] = [
     # (code that must appear, seeding function, other codes the problem may also cause)
     ("invalid-geometry", bow_tie, set()),
@@ -286,6 +299,8 @@ CASES: list[tuple[str, Callable[[Path], None], set[str]]] = [
     ("not-wgs84", projected_coords, set()),
     ("not-wgs84", crs_member, set()),
     ("unknown-parent", unknown_parent, set()),
+    ("choropleth-no-numbers", choropleth_on_words, {"non-numeric"}),
+    ("orphan-metadata", orphan_metadata, set()),
 ]
 
 
