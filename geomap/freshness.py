@@ -91,11 +91,12 @@ def choose_basemaps(
     return chosen
 
 
-def is_fresh(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -> bool:
-    """True when ``maps/<name>.html`` was rendered from exactly the current inputs."""
-    if options.force:
-        return False
+def map_digest(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -> str:
+    """The digest of everything ``maps/<name>.html`` depends on, for these options."""
     primary = choose_basemaps(atlas, spec, options, lambda _: None)[0][0].name
-    return existing_digest(atlas.map_path(name, ".html")) == inputs_digest(
-        atlas, name, spec, options, primary
-    )
+    return inputs_digest(atlas, name, spec, options, primary)
+
+
+def is_fresh(atlas: Atlas, name: str, digest: str) -> bool:
+    """True when ``maps/<name>.html`` was rendered from exactly the inputs of ``digest``."""
+    return existing_digest(atlas.map_path(name, ".html")) == digest

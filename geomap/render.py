@@ -34,13 +34,7 @@ from geomap import assets as assetlib
 from geomap.atlas import Atlas, Layer, atomic_write
 from geomap.crs import wgs84_to_gcj02
 from geomap.errors import DataError, PrivacyError
-from geomap.freshness import (
-    INPUTS_META,
-    RenderOptions,
-    choose_basemaps,
-    existing_digest,
-    inputs_digest,
-)
+from geomap.freshness import INPUTS_META, RenderOptions, choose_basemaps, is_fresh, map_digest
 from geomap.geojson_io import geometries_json, json_value
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
@@ -213,7 +207,6 @@ class LayerBuild:
     """Collects everything one map layer needs, applying joins and roll-ups."""
 
     def __init__(self, atlas: Atlas, ml: MapLayer, warn: Warn) -> None:
-        self.atlas = atlas
         self.ml = ml
         layer = atlas.read_layer(ml.layer)
         self.meta: LayerMeta = layer.meta
@@ -623,15 +616,24 @@ def render_html(
     )
 
 
-def render_map(atlas: Atlas, name: str, options: RenderOptions) -> RenderResult:
-    """Render ``maps/<name>.toml`` to ``maps/<name>.html`` (skipped when nothing changed)."""
-    spec = atlas.map_spec(name)
-    out = atlas.map_path(name, ".html")
-    result = RenderResult(name, out)
-    bases = choose_basemaps(atlas, spec, options, result.warnings.append)
-    digest = inputs_digest(atlas, name, spec, options, bases[0][0].name)
-    if not options.force and existing_digest(out) == digest:
+def render_map(
+    atlas: Atlas,
+    name: str,
+    options: RenderOptions,
+    spec: MapSpec | None = None,
+    digest: str | None = None,
+) -> RenderResult:
+    """Render ``maps/<name>.toml`` to ``maps/<name>.html`` (skipped when nothing changed).
+
+    ``spec`` and ``digest`` may be passed by a caller that already has them (the CLI checks
+    freshness before loading this module), so nothing is parsed or hashed twice.
+    """
+    spec = spec or atlas.map_spec(name)
+    digest = digest or map_digest(atlas, name, spec, options)
+    result = RenderResult(name, atlas.map_path(name, ".html"))
+    if not options.force and is_fresh(atlas, name, digest):
         result.skipped = True
         return result
-    atomic_write(out, render_html(atlas, spec, options, result.warnings.append, digest))
+    page = render_html(atlas, spec, options, result.warnings.append, digest)
+    atomic_write(result.path, page)
     return result

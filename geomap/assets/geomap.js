@@ -77,7 +77,7 @@
   function buildMap(data) {
     var mapEl = document.getElementById(data.mapId);
     var map = window[data.mapVar];
-    var state = { map: map, layers: {}, baseErrors: 0, baseLoaded: false };
+    var state = { map: map, layers: {}, baseLoaded: false };
     window.geomap = state;
     // folium gives only tile layers a maxZoom; markercluster needs the map's (no basemap).
     map.setMaxZoom(data.maxZoom);
@@ -95,7 +95,6 @@
       if (b.subdomains) opts.subdomains = b.subdomains;
       var tiles = L.tileLayer(b.url, opts);
       tiles.on("tileerror", function () {
-        state.baseErrors += 1;
         if (!state.baseLoaded) notice.style.display = "block";
       });
       tiles.on("tileload", function () {

@@ -8,7 +8,7 @@ import click
 
 from geomap.cli.main import get_atlas
 from geomap.errors import GeomapError, NotFound
-from geomap.freshness import RenderOptions, is_fresh
+from geomap.freshness import RenderOptions, is_fresh, map_digest
 from geomap.gallery import render_index
 
 
@@ -44,12 +44,14 @@ def command(
     for name in names:
         started = time.perf_counter()
         try:
-            if is_fresh(atlas, name, atlas.map_spec(name), options):
+            spec = atlas.map_spec(name)
+            digest = map_digest(atlas, name, spec, options)
+            if not force and is_fresh(atlas, name, digest):
                 click.echo(f"✓ {name} 未变化，跳过 (unchanged)", err=True)
                 continue
             from geomap.render import render_map  # the full stack, only when there is work
 
-            result = render_map(atlas, name, options)
+            result = render_map(atlas, name, options, spec, digest)
         except GeomapError as exc:
             failures.append(f"{name}: {exc}")
             click.echo(f"✗ {name}: {exc}", err=True)
