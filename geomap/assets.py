@@ -23,6 +23,29 @@ CDN = {
     "markercluster-default.css": "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/"
     "1.1.0/MarkerCluster.Default.css",
 }
+
+#: geomap's own client code, split by concern and inlined as one script in this order
+#: (each file adds its module to the one global namespace ``window.geomap``).
+CLIENT_JS = tuple(
+    f"js/{name}.js"
+    for name in (
+        "dom",  # shared DOM helpers; creates window.geomap
+        "fast",  # the fast canvas layer for large layers
+        "arbiter",  # tooltip and popup contents, one of each for the topmost feature
+        "legend",
+        "layers",  # basemaps, vector layers, labels
+        "search",
+        "chrome",  # header, footer, controls
+        "export",  # the print layout of `geomap export`
+        "main",  # builds the map from the data block
+    )
+)
+CLIENT_CSS = "geomap.css"
+LEAFLET_JS = "leaflet/leaflet.js"
+LEAFLET_CSS = "leaflet/leaflet.css"
+CLUSTER_JS = "markercluster/leaflet.markercluster.js"
+CLUSTER_CSS = ("markercluster/MarkerCluster.css", "markercluster/MarkerCluster.Default.css")
+
 _URL = re.compile(r"url\((['\"]?)(images/[^)'\"]+)\1\)")
 
 
@@ -64,18 +87,32 @@ def head(*, online: bool, cluster: bool) -> str:
             parts.append(f'<script src="{CDN["markercluster.js"]}"></script>')
     else:
         parts.append(f"<style>{leaflet_css_inline()}</style>")
-        parts.append(_script(read("leaflet/leaflet.js")))
+        parts.append(_script(read(LEAFLET_JS)))
         if cluster:
-            parts.append(f"<style>{read('markercluster/MarkerCluster.css')}")
-            parts.append(f"{read('markercluster/MarkerCluster.Default.css')}</style>")
-            parts.append(_script(read("markercluster/leaflet.markercluster.js")))
-    parts.append(f"<style>{read('geomap.css')}</style>")
+            parts.append(f"<style>{read(CLUSTER_CSS[0])}")
+            parts.append(f"{read(CLUSTER_CSS[1])}</style>")
+            parts.append(_script(read(CLUSTER_JS)))
+    parts.append(f"<style>{read(CLIENT_CSS)}</style>")
     return "\n".join(parts)
 
 
 def client_script() -> str:
     """geomap's own client code (always inlined: it is ours and small)."""
-    code = read("geomap-fast.js") + "\n" + read("geomap.js")
+    code = "\n".join(read(path) for path in CLIENT_JS)
     if "</script" in code.lower():
-        raise ValueError("geomap.js must not contain </script")
+        raise ValueError("geomap's client code must not contain </script")
     return code
+
+
+def page_files() -> list[str]:
+    """Every asset a rendered page may contain (the freshness digest hashes them all)."""
+    folder = resources.files("geomap") / "assets"
+    images = sorted(
+        f"leaflet/images/{p.name}" for p in (folder / "leaflet" / "images").iterdir()
+    )
+    return [*CLIENT_JS, CLIENT_CSS, LEAFLET_JS, LEAFLET_CSS, *images, CLUSTER_JS, *CLUSTER_CSS]
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of an asset, e.g. ``js/main.js``."""
+    return (resources.files("geomap") / "assets" / path).read_bytes()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geomap import __version__, basemaps
+from geomap import __version__, assets, basemaps
 from geomap.atlas import Atlas
 from geomap.spec import MapSpec
 
@@ -48,13 +48,16 @@ def inputs_digest(
 
 @functools.cache
 def _code_digest() -> str:
-    """geomap's own code and client assets: a changed renderer re-renders every map."""
+    """geomap's own code and every asset a page may contain (the one list in
+    :mod:`geomap.assets`): a changed renderer or client file re-renders every map."""
     h = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted(
-        [*package.glob("*.py"), package / "assets" / "geomap.js", package / "assets" / "geomap.css"]
-    ):
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode())
         h.update(path.read_bytes())
+    for name in assets.page_files():
+        h.update(name.encode())
+        h.update(assets.read_bytes(name))
     return h.hexdigest()
 
 

@@ -7,7 +7,7 @@
  * the feature under the mouse with a uniform grid index. Tooltips and popups are the same
  * DOM elements the ordinary layers use, built with textContent.
  */
-(function () {
+(function (lib) {
   "use strict";
 
   function bytesOf(b64) {
@@ -305,5 +305,5 @@
     }
   });
 
-  window.GeomapFastLayer = FastLayer;
-})();
+  lib.FastLayer = FastLayer;
+})(window.geomap.lib);

@@ -1,0 +1,66 @@
+/* geomap client: find a feature by its name (layers with search on), zoom to it and open
+ * its popup. */
+(function (lib) {
+  "use strict";
+  var el = lib.dom.el;
+  var MAX_RESULTS = 12;
+
+  function show(map, state, entry, i) {
+    var layer = entry.byIndex[i];
+    if (!layer && !entry.host.boundsOf) return;
+    if (!map.hasLayer(entry.host)) {
+      entry.host.addTo(map);
+      map.fire("overlayadd", { layer: entry.host });
+    }
+    var bounds = entry.host.boundsOf ? entry.host.boundsOf(i) : layer.getBounds ? layer.getBounds() : null;
+    if (bounds && entry.data.geom !== "point") {
+      map.fitBounds(bounds, { maxZoom: 17, animate: false });
+    } else {
+      map.setView(bounds ? bounds.getCenter() : layer.getLatLng(), 17, { animate: false });
+    }
+    if (entry.data.popup.length) {
+      lib.arbiter.openPopup(map, lib.layers.anchorOf(entry, i), entry.data, i);
+    }
+  }
+
+  function build(map, state) {
+    var box = el("div", "gm-search");
+    var input = el("input");
+    input.type = "search";
+    input.placeholder = "搜索名称…";
+    input.setAttribute("aria-label", "搜索名称");
+    var list = el("ul", "gm-search-results");
+    box.appendChild(input);
+    box.appendChild(list);
+    L.DomEvent.disableClickPropagation(box);
+    L.DomEvent.disableScrollPropagation(box);
+
+    input.addEventListener("input", function () {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      var q = input.value.trim().toLowerCase();
+      if (!q) return;
+      var found = 0;
+      Object.keys(state.layers).some(function (id) {
+        var entry = state.layers[id];
+        if (!entry.data.search || entry.data.name < 0) return false;
+        entry.data.values[entry.data.name].some(function (value, i) {
+          var name = value === null || value === undefined ? null : String(value);
+          if (name === null || name.toLowerCase().indexOf(q) < 0) return false;
+          var li = el("li");
+          li.appendChild(el("span", "gm-search-name", name));
+          li.appendChild(el("span", "gm-search-layer", entry.data.title));
+          li.addEventListener("click", function () { show(map, state, entry, i); });
+          list.appendChild(li);
+          found += 1;
+          return found >= MAX_RESULTS;
+        });
+        return found >= MAX_RESULTS;
+      });
+      if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
+    });
+    var Search = L.Control.extend({ onAdd: function () { return box; } });
+    new Search({ position: "topleft" }).addTo(map);
+  }
+
+  lib.search = { build: build };
+})(window.geomap.lib);

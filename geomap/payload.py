@@ -1,0 +1,309 @@
+"""The Python → JavaScript contract: the one JSON block a page's client reads.
+
+:class:`PageData` (and the :class:`LayerData` in it) is everything the client
+(``assets/js/*.js``) knows about a map. Each key is documented here and nowhere else; the
+keys are JavaScript's spelling. The block is built from a :class:`~geomap.plan.MapPlan`
+and written by :func:`script_json`, escaped for the ``<script type="application/json">``
+element it sits in; the client parses it and builds every text with ``textContent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+from geomap.basemaps import Basemap
+from geomap.crs import wgs84_to_gcj02
+from geomap.fastcodec import FastGeometry, encode_fast
+from geomap.geojson_io import geometries_json, json_value
+from geomap.plan import LayerPlan, MapPlan
+from geomap.spec import Style
+from geomap.style import NO_DATA_COLOR, Styled
+
+RENDER_PRECISION = 6  # 1e-6 degree is about 0.1 m at Xiping
+
+PathStyle = dict[str, Any]
+"""Leaflet path options (``color``, ``weight``, ``fillColor``, ``radius``…) of one class."""
+
+
+class LegendItemData(TypedDict):
+    label: str  #: class bounds with unit, a category, or the layer title
+    color: str  #: #rrggbb
+
+
+class LegendData(TypedDict):
+    title: str
+    items: list[LegendItemData]
+
+
+class FieldData(TypedDict):
+    label: str  #: Chinese label of the column
+    unit: str | None  #: unit shown after values (亩, 万元, 户)
+
+
+class LayerData(TypedDict):
+    """One map layer. Features are numbered 0..n-1; per-feature lists are columnar."""
+
+    id: str  #: ``layer<index>``, unique in the page
+    layer: str  #: the atlas layer name
+    title: str  #: shown in the layer control, popups and search results
+    geom: str  #: family: point | line | polygon
+    show: bool  #: on the map when the page opens
+    cluster: bool  #: points drawn in clusters (leaflet.markercluster)
+    search: bool  #: names searchable
+    geoms: list[Any] | None  #: GeoJSON geometry per feature (null for fast layers)
+    cls: list[int]  #: class per feature, index into ``styles``; -1: no data
+    styles: list[PathStyle]  #: Leaflet path options per class
+    noData: PathStyle  #: path options of features without data
+    legend: LegendData
+    fields: list[FieldData]  #: the public fields, in the order of ``values``
+    values: list[list[Any]]  #: ``values[field][feature]``: text, number or null
+    tooltip: list[int]  #: field indices the tooltip shows
+    popup: list[int]  #: field indices the popup shows (empty: no popup)
+    name: int  #: field index of the feature name, -1 when none
+    labelAt: list[list[float] | None] | None  #: [lat, lon] of each polygon's label, or null
+    fast: FastGeometry | None  #: typed-array geometry when drawn by the fast layer
+
+
+class BasemapData(TypedDict):
+    title: str
+    attribution: str  #: HTML from the provider table (never from data)
+    maxZoom: int  #: the provider's deepest tiles
+    subdomains: str
+    url: str  #: XYZ template
+    overlayUrl: str | None  #: annotation tiles drawn above (Tianditu)
+
+
+class PageData(TypedDict):
+    """The whole block (``<script type="application/json" id="geomap-data">``)."""
+
+    mapId: str  #: id of the element the map is drawn in
+    title: str
+    subtitle: str | None
+    description: str | None
+    illustrative: bool  #: show the 示意数据 badge
+    footer: list[str]  #: lines: sources, notes, generator
+    bounds: list[list[float]]  #: [[south, west], [north, east]] the view fits at open
+    center: list[float]  #: [lat, lon] before the view is fitted
+    maxZoom: int
+    basemaps: list[BasemapData]  #: the first is shown; the rest are choices
+    layers: list[LayerData]  #: in spec order, the last drawn on top
+
+
+# ---------------------------------------------------------------------------------------
+# Escaping
+
+
+def script_json(value: Any) -> bytes:
+    """UTF-8 JSON safe to place inside ``<script type="application/json">``: ``<``, ``>``,
+    ``&`` and the JavaScript line terminators U+2028/U+2029 are written as escapes.
+
+    Kept as bytes from orjson to the file: the page's data can be tens of megabytes, and
+    every ``str`` copy of Chinese text costs twice that.
+    """
+    return (
+        orjson.dumps(value)
+        .replace(b"<", b"\\u003c")
+        .replace(b">", b"\\u003e")
+        .replace(b"&", b"\\u0026")
+        .replace("\u2028".encode(), b"\\u2028")
+        .replace("\u2029".encode(), b"\\u2029")
+    )
+
+
+def column_values(column: pd.Series) -> list[Any]:
+    """One column as JSON-ready values (columnar: one list per field, not one per feature),
+    converted vectorised: NaN and ±inf become null, numpy scalars plain numbers."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return [None if pd.isna(v) else bool(v) for v in column]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        arr = column.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(arr)
+        integral = finite & (np.mod(np.where(finite, arr, 0), 1) == 0) & (np.abs(arr) < 2**53)
+        out: list[Any] = arr.tolist()
+        if pd.api.types.is_integer_dtype(column.dtype) or integral[finite].all():
+            out = [int(v) if ok else None for v, ok in zip(out, finite, strict=True)]
+        elif not finite.all():
+            out = [v if ok else None for v, ok in zip(out, finite, strict=True)]
+        return out
+    if pd.api.types.is_string_dtype(column.dtype) and not pd.api.types.is_object_dtype(
+        column.dtype
+    ):
+        texts: list[Any] = column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        return texts
+    return [_display_value(v) for v in column.astype(object)]
+
+
+def _display_value(value: Any) -> Any:
+    """A value for tooltips and popups: JSON-ready, nested lists/objects shown as JSON text."""
+    plain = json_value(value)
+    return orjson.dumps(plain).decode() if isinstance(plain, list | dict) else plain
+
+
+# ---------------------------------------------------------------------------------------
+# Layers
+
+
+def path_styles(style: Style, styled: Styled, family: str) -> tuple[list[PathStyle], PathStyle]:
+    """Leaflet path options for each class, and for features without data."""
+
+    def one(color: str) -> PathStyle:
+        if family == "point":
+            return {
+                "radius": style.radius or 5,
+                "color": "#555555",
+                "weight": 0.5,
+                "fillColor": color,
+                "fillOpacity": 0.9,
+            }
+        if family == "line":
+            out: PathStyle = {"color": color, "weight": style.weight or 3, "opacity": 0.9}
+            if style.dash:
+                out["dashArray"] = style.dash
+            return out
+        stroke = style.color or ("#555555" if style.type != "single" else color)
+        out = {
+            "color": stroke,
+            "weight": style.weight if style.weight is not None else 1,
+            "opacity": 0.9,
+            "fill": style.fill,
+            "fillColor": color,
+            "fillOpacity": style.fill_opacity if style.fill_opacity is not None else 0.6,
+        }
+        if style.dash:
+            out["dashArray"] = style.dash
+        return out
+
+    return [one(c) for c in styled.colors], one(NO_DATA_COLOR)
+
+
+def shift_to_gcj02(geoms: np.ndarray) -> np.ndarray:
+    """WGS84 → GCJ-02, so vector layers line up with AMap / GeoQ tiles."""
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, move)
+
+
+def _label_points(geoms: np.ndarray) -> list[list[float] | None]:
+    pts = shapely.point_on_surface(geoms)
+    xy = shapely.get_coordinates(pts, include_z=False)
+    valid = ~shapely.is_missing(pts) & ~shapely.is_empty(pts)
+    coords = iter(xy.tolist())
+    return [
+        [round(y, 6), round(x, 6)] if ok else None
+        for ok, (x, y) in ((v, next(coords) if v else (0, 0)) for v in valid)
+    ]
+
+
+def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData, bytes]:
+    """The layer's block, with ``geoms`` left null, and its geometries as JSON bytes
+    (spliced into the block by the caller: a large layer's text is never copied twice).
+    ``geoms`` are the layer's geometries in display coordinates."""
+    position = {c: i for i, c in enumerate(lp.visible)}
+    styles, no_data = path_styles(lp.ml.style, lp.styled, lp.family)
+    if lp.fast:
+        geoms_text = b"null"
+    else:
+        geo_json = geometries_json(geoms, RENDER_PRECISION)
+        geoms_text = ("[" + ",".join(g if g is not None else "null" for g in geo_json) + "]").encode()
+    data: LayerData = {
+        "id": f"layer{index}",
+        "layer": lp.ml.layer,
+        "title": lp.title,
+        "geom": lp.family,
+        "show": lp.ml.show,
+        "cluster": lp.cluster,
+        "search": lp.ml.search,
+        "geoms": None,
+        "cls": lp.styled.classes.tolist(),
+        "styles": styles,
+        "noData": no_data,
+        "legend": {
+            "title": lp.styled.legend_title or lp.title,
+            "items": [{"label": i.label, "color": i.color} for i in lp.styled.legend],
+        },
+        "fields": [{"label": lp.fields[c].label, "unit": lp.fields[c].unit} for c in lp.visible],
+        "values": [column_values(lp.frame[c]) for c in lp.visible],
+        "tooltip": [position[c] for c in lp.tooltip],
+        "popup": list(range(len(lp.visible))) if lp.ml.popup else [],
+        "name": position.get(lp.meta.name_field, -1),
+        "labelAt": _label_points(geoms) if lp.labels else None,
+        "fast": encode_fast(geoms, lp.family) if lp.fast else None,
+    }
+    return data, geoms_text
+
+
+def basemap_data(bases: list[tuple[Basemap, str | None]]) -> list[BasemapData]:
+    """The tile layers of the chosen basemaps (a plain background has none)."""
+    return [
+        {
+            "title": base.title,
+            "attribution": base.attribution,
+            "maxZoom": base.max_zoom,
+            "subdomains": base.subdomains,
+            "url": base.url.replace("{key}", k or ""),
+            "overlayUrl": base.overlay_url.replace("{key}", k or "") if base.overlay_url else None,
+        }
+        for base, k in bases
+        if base.url
+    ]
+
+
+def page_json(
+    plan: MapPlan, bases: list[tuple[Basemap, str | None]], map_id: str
+) -> tuple[bytes, bool]:
+    """The escaped data block of a page, and whether any layer is clustered."""
+    datum = bases[0][0].datum
+    layers: list[LayerData] = []
+    texts: list[bytes] = []
+    shown: list[np.ndarray] = []
+    hidden: list[np.ndarray] = []
+    for i, lp in enumerate(plan.layers):
+        geoms = lp.frame.geometry.to_numpy()
+        if datum == "gcj02":
+            geoms = shift_to_gcj02(geoms)
+        data, text = layer_data(lp, i, geoms)
+        layers.append(data)
+        texts.append(text)
+        valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+        if len(valid):  # the view fits the layers shown when the map opens
+            (shown if lp.ml.show else hidden).append(shapely.total_bounds(valid))
+    box = np.vstack(shown or hidden)  # the plan guarantees some geometry
+    minx, miny = float(box[:, 0].min()), float(box[:, 1].min())
+    maxx, maxy = float(box[:, 2].max()), float(box[:, 3].max())
+    page: PageData = {
+        "mapId": map_id,
+        "title": plan.spec.title,
+        "subtitle": plan.spec.subtitle,
+        "description": plan.spec.description,
+        "illustrative": plan.illustrative,
+        "footer": plan.footer(datum),
+        "bounds": [[miny, minx], [maxy, maxx]],
+        "center": [(miny + maxy) / 2, (minx + maxx) / 2],
+        "maxZoom": max(18, *(base.max_zoom for base, _ in bases)),
+        "basemaps": basemap_data(bases),
+        "layers": layers,
+    }
+    cluster = any(d["cluster"] for d in layers)
+    # Geometries are spliced in by position: each layer's "geoms":null, in order, is the
+    # first one after its "id" (ids are unique and no string can hold an unescaped quote).
+    block = script_json(page)
+    del page, layers
+    out: list[bytes] = []
+    rest = block
+    for i, text in enumerate(texts):
+        head, sep, tail = rest.partition(f'"id":"layer{i}",'.encode())
+        before, null, after = tail.partition(b'"geoms":null')
+        if not (sep and null):
+            raise AssertionError(f"layer{i} not found in the page data")
+        out += [head, sep, before, b'"geoms":', text]
+        rest = after
+    out.append(rest)
+    return b"".join(out), cluster

@@ -1,0 +1,253 @@
+"""Atlas + map spec → a plan: the resolved layers of one map.
+
+A plan holds, for each ``[[layers]]`` entry of a map spec, the layer's features after its
+``where`` filter, joins and roll-ups, the fields it may show (labels, units, privacy), its
+geometry family, and its computed style. :mod:`geomap.render` turns a plan into a page
+(:mod:`geomap.payload`, :mod:`geomap.page`); nothing about what a map shows is decided
+anywhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geomap import __version__
+from geomap.atlas import Atlas, Layer
+from geomap.errors import DataError, PrivacyError
+from geomap.geometry import family_of
+from geomap.join import attribute_join, rollup
+from geomap.privacy import personal_kind
+from geomap.spec import LayerMeta, MapLayer, MapSpec, Rollup
+from geomap.style import Styled, style_layer
+
+Warn = Callable[[str], None]
+
+#: Polygon layers with more features than this get no name labels by default.
+LABEL_MAX_FEATURES = 3000
+#: Layers with at least this many features are drawn by the fast canvas layer
+#: (assets/js/fast.js) unless the spec says ``fast = false``.
+FAST_MIN_FEATURES = 5000
+#: Tooltips without a ``tooltip`` list show at most this many labelled fields.
+TOOLTIP_DEFAULT_FIELDS = 6
+
+
+@dataclass
+class FieldInfo:
+    """How one column of a planned layer is shown."""
+
+    label: str
+    unit: str | None
+    private: bool | None  # None: not declared either way
+
+
+def _filtered(gdf: gpd.GeoDataFrame, ml: MapLayer) -> gpd.GeoDataFrame:
+    """Only the features matching the map layer's ``where`` (values compared as text)."""
+    if not ml.where:
+        return gdf
+    keep = np.ones(len(gdf), dtype=bool)
+    for col, values in ml.where.items():
+        if col not in gdf.columns:
+            raise DataError(
+                f"地图图层 {ml.layer}: where 中的列 {col!r:.60} 不存在 (column not found); "
+                f"columns: {', '.join(c for c in gdf.columns if c != gdf.geometry.name)}"
+            )
+        keep &= gdf[col].map(lambda v: "" if v is None else str(v)).isin(values).to_numpy()
+    return gdf[keep].reset_index(drop=True)
+
+
+def _rollup_labels(ro: Rollup, src: LayerMeta) -> dict[str, tuple[str, str | None]]:
+    out: dict[str, tuple[str, str | None]] = {}
+    if ro.count:
+        out[ro.count] = (f"{src.title}数量", None)
+    for name, col in ro.sum.items():
+        out[name] = (f"{src.label(col)}合计", src.unit(col))
+    for name, col in ro.mean.items():
+        out[name] = (f"{src.label(col)}平均", src.unit(col))
+    return out
+
+
+class LayerPlan:
+    """One map layer resolved: data (filter, join, roll-ups), fields, family and style."""
+
+    def __init__(self, atlas: Atlas, ml: MapLayer, warn: Warn) -> None:
+        self.ml = ml
+        layer = atlas.read_layer(ml.layer)
+        self.meta: LayerMeta = layer.meta
+        self.sources: list[str] = [layer.meta.source] if layer.meta.source else []
+        self.illustrative = layer.meta.illustrative
+        self.fields: dict[str, FieldInfo] = {
+            col: FieldInfo(
+                layer.meta.label(col),
+                layer.meta.unit(col),
+                layer.meta.fields[col].private if col in layer.meta.fields else None,
+            )
+            for col in layer.gdf.columns
+            if col != layer.gdf.geometry.name
+        }
+        frame = _filtered(layer.gdf, ml)
+        if ml.join:
+            table = atlas.read_table(ml.join.table)
+            for issue in table.issues:
+                warn(issue)
+            frame, report = attribute_join(Layer(layer.meta, frame), table, ml.join.on)
+            for w in report.warnings:
+                warn(f"地图图层 {ml.layer}: {w}")
+            if table.meta.source:
+                self.sources.append(table.meta.source)
+            self.illustrative = self.illustrative or table.meta.illustrative
+            for col, cdef in table.meta.columns.items():
+                if col in frame.columns and col != table.meta.key:
+                    self.fields[col] = FieldInfo(cdef.label, cdef.unit, cdef.private)
+            for col in table.df.columns:
+                if col not in self.fields and col != table.meta.key and col in frame.columns:
+                    self.fields[col] = FieldInfo(col, None, None)
+        for ro in ml.rollup:
+            src = atlas.read_layer(ro.source)
+            for col in [*ro.sum.values(), *ro.mean.values()]:
+                # A sum or mean over one feature is that feature's value: never of private data.
+                if src.meta.is_private(col):
+                    raise PrivacyError(
+                        f"地图图层 {ml.layer}: 汇总使用了图层 {ro.source} 的私密字段 {col!r:.60} "
+                        "(a rollup cannot sum or average a private field: a polygon holding one "
+                        "feature would publish its value); remove it from the rollup"
+                    )
+            frame = rollup(frame, src, ro)
+            for out, label in _rollup_labels(ro, src.meta).items():
+                self.fields.setdefault(out, FieldInfo(*label, None))
+                if out in self.meta.fields and self.meta.fields[out].label:
+                    self.fields[out] = FieldInfo(self.meta.label(out), self.meta.unit(out), False)
+        self.frame: gpd.GeoDataFrame = frame
+        self._check_privacy()
+        self.family = family_of(frame.geometry)
+        self.title = ml.title or self.meta.title
+        self.visible = [
+            c for c, info in self.fields.items() if not info.private and c in self.frame.columns
+        ]
+        self.tooltip = self._tooltip()
+        if ml.style.column:
+            self._require([ml.style.column], "style")
+        labels = {c: (f.label, f.unit) for c, f in self.fields.items()}
+        self.styled: Styled = style_layer(
+            ml.style, frame, self.meta, self.family, self.title, labels
+        )
+        fast = ml.fast if ml.fast is not None else len(frame) >= FAST_MIN_FEATURES
+        self.cluster = ml.cluster and self.family == "point"
+        self.fast = fast and not self.cluster
+        self.labels = self._wants_labels()
+
+    @property
+    def has_geometry(self) -> bool:
+        geoms = self.frame.geometry.to_numpy()
+        return bool((~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)).any())
+
+    def _check_privacy(self) -> None:
+        for col, info in self.fields.items():
+            if info.private is None and col in self.frame.columns:
+                kind = personal_kind(self.frame[col])
+                if kind:
+                    raise PrivacyError(
+                        f"图层 {self.meta.name} 的列 {col!r:.60} 看起来是{kind}，但未标明是否公开 "
+                        f"(column looks like personal data and is not marked); add "
+                        f"[fields.{col}] private = true to layers/{self.meta.name}.toml "
+                        "(or to the table's [columns.X]) to keep it out of maps, or "
+                        "private = false if it is meant to be public"
+                    )
+
+    def _require(self, cols: Iterable[str], what: str) -> None:
+        for col in cols:
+            if col in self.fields and self.fields[col].private:
+                raise PrivacyError(
+                    f"地图图层 {self.ml.layer}: {what} 使用了私密字段 {col!r:.60} "
+                    "(a private field cannot appear on a map); remove it from the map spec"
+                )
+            if col not in self.frame.columns:
+                raise DataError(
+                    f"地图图层 {self.ml.layer}: {what} 中的列 {col!r:.60} 不存在 (column not "
+                    f"found); columns: {', '.join(self.visible)}"
+                )
+
+    def _tooltip(self) -> list[str]:
+        """The columns the tooltip shows: the spec's list, else the labelled fields."""
+        if self.ml.tooltip is not None:
+            self._require(self.ml.tooltip, "tooltip")
+            return list(self.ml.tooltip)
+        meta = self.meta
+        labelled = [c for c in self.visible if c in meta.fields and meta.fields[c].label]
+        return [c for c in labelled if c != meta.name_field][:TOOLTIP_DEFAULT_FIELDS]
+
+    def _wants_labels(self) -> bool:
+        """By default polygons with names are labelled, except outline-only layers (a
+        boundary drawn over others) and layers too large for labels to help."""
+        named = self.meta.name_field in self.visible
+        if self.ml.labels is not None:
+            return self.ml.labels and self.family == "polygon" and named
+        return (
+            self.family == "polygon"
+            and named
+            and len(self.frame) <= LABEL_MAX_FEATURES
+            and self.ml.style.fill
+        )
+
+
+@dataclass
+class MapPlan:
+    """Every layer of one map, resolved, and what the page says about them."""
+
+    spec: MapSpec
+    layers: list[LayerPlan] = field(default_factory=list)
+
+    @property
+    def illustrative(self) -> bool:
+        return any(lp.illustrative for lp in self.layers)
+
+    def footer(self, datum: str) -> list[str]:
+        """The footer lines: sources, the 示意 note, the datum shift, the generator."""
+        sources = merge_sources([*(s for lp in self.layers for s in lp.sources), *self.spec.sources])
+        lines = []
+        if sources:
+            lines.append("资料来源：" + "；".join(sources))
+        if self.illustrative:
+            lines.append("示意数据：图中几何位置与分项数字为示意，非测绘成果，仅合计与报告一致。")
+        if datum == "gcj02":
+            lines.append("坐标：数据为 WGS84/CGCS2000，显示时偏移至 GCJ-02 以对齐高德底图。")
+        lines.append(f"由 geomap {__version__} 生成")
+        return lines
+
+
+def plan_map(atlas: Atlas, spec: MapSpec, warn: Warn) -> MapPlan:
+    """Resolve every layer of ``spec`` (raises on the first problem found)."""
+    return MapPlan(spec, [LayerPlan(atlas, ml, warn) for ml in spec.layers])
+
+
+_NUMERALS = "一二三四五六七八九十"
+_SECTION = r"\d{4}\([一二三四五六七八九十]+\)"
+_CITED = re.compile(rf"^(?P<doc>.+?)\s+(?P<sections>{_SECTION}(?:、{_SECTION})*)$")
+
+
+def merge_sources(sources: Iterable[str]) -> list[str]:
+    """Sources without repeats; citations of one document merged into one, sections in
+    report order: "报告 2022(二)" and "报告 2022(一)、2022(二)" → "报告 2022(一)、2022(二)"."""
+    merged: dict[str, set[str] | None] = {}
+    for source in sources:
+        m = _CITED.match(source.strip())
+        if m is None:
+            merged.setdefault(source, None)
+            continue
+        sections = merged.setdefault(m["doc"], set())
+        if sections is not None:
+            sections.update(m["sections"].split("、"))
+
+    def order(section: str) -> tuple[int, int]:
+        year, numeral = section[:4], section[5:-1]
+        return int(year), sum(_NUMERALS.index(c) + 1 for c in numeral)
+
+    return [
+        doc if sections is None else f"{doc} {'、'.join(sorted(sections, key=order))}"
+        for doc, sections in merged.items()
+    ]
