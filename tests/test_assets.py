@@ -6,11 +6,11 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 import sample_atlas
+from helpers import run
+
 from geomap import assets, freshness
 from geomap.freshness import RenderOptions, map_digest
-from helpers import run
 
 ASSETS = Path(str(resources.files("geomap") / "assets"))
 
