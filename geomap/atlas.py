@@ -175,6 +175,15 @@ class Atlas:
 
     @classmethod
     def find(cls, explicit: str | Path | None = None) -> Atlas:
+        # A PostGIS atlas (postgresql://… as --atlas, $GEOMAP_ATLAS or store = in atlas.toml)
+        # is read through a snapshot folder: see geomap.store.postgis.
+        from geomap.store import database_url
+
+        url = database_url(explicit)
+        if url is not None:
+            from geomap.store.postgis import open_database_atlas
+
+            return open_database_atlas(url)
         return cls(find_root(explicit))
 
     # -- paths --------------------------------------------------------------------------

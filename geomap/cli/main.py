@@ -26,6 +26,7 @@ COMMANDS = {
     "check": "geomap.cli.check_cmd",
     "add": "geomap.cli.add_cmd",
     "export": "geomap.cli.export_cmd",
+    "atlas": "geomap.cli.atlas_cmd",
 }
 
 
