@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sample_atlas
+from postgis_fixtures import atlas_url, pg_url, snapshot_cache  # noqa: F401 (fixtures)
 
 from geomap.export import CHROMIUM_ARGS
 

@@ -14,7 +14,9 @@ def command() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @click.argument("url")
 @click.option(
-    "--replace", is_flag=True, help="替换数据库中已有的图集 (old versions are kept in the database)."
+    "--replace",
+    is_flag=True,
+    help="替换数据库中已有的图集 (old versions are kept in the database).",
 )
 def push_command(folder: str, url: str, replace: bool) -> None:
     """把图集目录上传到数据库 (copy the folder atlas FOLDER into the database atlas URL, one

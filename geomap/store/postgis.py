@@ -116,8 +116,7 @@ def connect(loc: Location) -> psycopg.Connection[Any]:
         import psycopg
     except ImportError:
         raise GeomapError(
-            "数据库图集需要 psycopg (a database atlas needs psycopg): "
-            "pip install 'geomap[postgis]'"
+            "数据库图集需要 psycopg (a database atlas needs psycopg): pip install 'geomap[postgis]'"
         ) from None
     try:
         conn = psycopg.connect(loc.conninfo, connect_timeout=10, autocommit=True)
@@ -166,9 +165,7 @@ def ensure_schema(conn: psycopg.Connection[Any], loc: Location) -> None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {m}")
         conn.execute(f"CREATE SEQUENCE {s}.version_seq")
         conn.execute(f"CREATE TABLE {s}.info (key text PRIMARY KEY, value text NOT NULL)")
-        conn.execute(
-            f"INSERT INTO {s}.info VALUES ('format', %s)", (FORMAT_VERSION,)
-        )
+        conn.execute(f"INSERT INTO {s}.info VALUES ('format', %s)", (FORMAT_VERSION,))
         conn.execute(f"CREATE TABLE {s}.layers (name text PRIMARY KEY, current bigint)")
         conn.execute(
             f"""CREATE TABLE {s}.layer_versions (
@@ -291,7 +288,11 @@ def _copy_features(
 
 
 def _make_views(
-    conn: psycopg.Connection[Any], loc: Location, name: str, vid: int | None, meta: LayerMeta | None,
+    conn: psycopg.Connection[Any],
+    loc: Location,
+    name: str,
+    vid: int | None,
+    meta: LayerMeta | None,
     columns: list[Column],
 ) -> None:
     """(Re)create the full view ``<s>."name"`` and the public view ``<s>_map."name"``."""
@@ -333,7 +334,9 @@ def write_layer_version(
 ) -> int:
     """Inside the caller's transaction: store ``gdf`` as a new version of layer ``name`` and
     make it current. The features are copied before the layer's row is locked."""
-    meta = parse_layer_meta(name, tomllib.loads(meta_toml), f"{loc.schema}/layers/{name}.toml")
+    meta = parse_layer_meta(
+        name, tomllib.loads(meta_toml), Path(f"{loc.schema}/layers/{name}.toml")
+    )
     if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
         gdf = gdf.to_crs(4326)
     row = conn.execute(f"SELECT nextval('{loc.schema}.version_seq')").fetchone()
@@ -395,7 +398,10 @@ def write_file(conn: psycopg.Connection[Any], loc: Location, path: str, data: by
 
 
 def layer_geojson(
-    conn: psycopg.Connection[Any], loc: Location, vid: int, columns: list[list[str]],
+    conn: psycopg.Connection[Any],
+    loc: Location,
+    vid: int,
+    columns: list[list[str]],
     header: dict[str, Any] | None,
 ) -> bytes:
     """The GeoJSON text of version ``vid``, as :func:`geomap.geojson_io.dumps_layer` writes
@@ -409,7 +415,8 @@ def layer_geojson(
 
     names = [ident(col) for _, col, _ in columns]
     query = (
-        "SELECT " + ", ".join([*names, "ST_AsBinary(geom)"])
+        "SELECT "
+        + ", ".join([*names, "ST_AsBinary(geom)"])
         + f" FROM {ident(loc.schema, f'v{vid}')} ORDER BY _ord"
     )
     cur = conn.cursor(binary=True)
@@ -442,7 +449,9 @@ def snapshot_dir(loc: Location) -> Path:
     )
     parts = urlsplit(loc.conninfo)
     label = re.sub(r"[^A-Za-z0-9_-]", "_", (parts.path.strip("/") or "db"))[:40]
-    digest = hashlib.sha256(f"{parts.hostname}:{parts.port}{parts.path}#{loc.schema}".encode()).hexdigest()[:10]
+    digest = hashlib.sha256(
+        f"{parts.hostname}:{parts.port}{parts.path}#{loc.schema}".encode()
+    ).hexdigest()[:10]
     return Path(base) / f"{label}-{loc.schema}-{digest}"
 
 
@@ -491,7 +500,11 @@ def sync_folder(
             atomic_write(folder / "layers" / f"{name}.toml", meta_toml.encode("utf-8"))
             atomic_write(folder / "layers" / f"{name}.geojson", data)
             report.layers_written.append(name)
-        changed = [p for p, v in new["files"].items() if old["files"].get(p) != v or not (folder / p).is_file()]
+        changed = [
+            p
+            for p, v in new["files"].items()
+            if old["files"].get(p) != v or not (folder / p).is_file()
+        ]
         if changed:
             for path, data in conn.execute(
                 f"SELECT path, data FROM {s}.files WHERE path = ANY(%s)", (changed,)
@@ -515,7 +528,10 @@ def _inside(folder: Path, rel: str) -> Path:
     parts = rel.split("/")
     ok = rel == "atlas.toml" or (
         len(parts) == 2
-        and any(parts[0] == d and parts[1].endswith(sfx) and SLUG.fullmatch(parts[1][: -len(sfx)]) for d, sfx in _FILE_GLOBS)
+        and any(
+            parts[0] == d and parts[1].endswith(sfx) and SLUG.fullmatch(parts[1][: -len(sfx)])
+            for d, sfx in _FILE_GLOBS
+        )
     )
     if not ok:
         raise DataError(f"数据库中的文件名 {rel!r:.80} 无效 (invalid stored file name)")
@@ -528,7 +544,9 @@ _held_locks: list[Any] = []
 def _state(conn: psycopg.Connection[Any], loc: Location) -> dict[str, dict[str, int]]:
     """Which version of every layer and file is current (what a snapshot manifest records)."""
     s = ident(loc.schema)
-    layers = conn.execute(f"SELECT name, current FROM {s}.layers WHERE current IS NOT NULL").fetchall()
+    layers = conn.execute(
+        f"SELECT name, current FROM {s}.layers WHERE current IS NOT NULL"
+    ).fetchall()
     files = conn.execute(f"SELECT path, version FROM {s}.files").fetchall()
     return {"layers": dict(layers), "files": dict(files)}
 
@@ -547,6 +565,10 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
     command rewrites it under a running render or check; a command that finds the snapshot
     out of date takes the lock exclusively (waiting for running readers) and syncs it.
     """
+    # One command per process: a lock held for an earlier command in this process (tests
+    # run commands in-process) is let go, or this process would wait for itself.
+    while _held_locks:
+        _held_locks.pop().close()
     loc = Location.parse(url)
     conn = connect(loc)
     require_schema(conn, loc)
@@ -697,7 +719,10 @@ def _raw_layer(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
         lines = body.split(b",\n") if body.strip() else []
         try:
             records = [orjson.loads(ln[len(start) : ln.rfind(key)]) for ln in lines]
-            if all(ln.startswith(start) and isinstance(r, dict) for ln, r in zip(lines, records, strict=True)):
+            if all(
+                ln.startswith(start) and isinstance(r, dict)
+                for ln, r in zip(lines, records, strict=True)
+            ):
                 return records, None
         except orjson.JSONDecodeError:
             pass
@@ -716,8 +741,14 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
     atlas = Atlas(find_root(folder))
     loc = Location.parse(url)
     report = PushReport()
-    for bad in [p for p in atlas.layers_dir.glob("*.geojson") if not (atlas.layers_dir / f"{p.stem}.toml").is_file()]:
-        raise DataError(f"{bad}: 图层缺少元数据文件 (layer has no metadata file); add it before pushing")
+    for bad in [
+        p
+        for p in atlas.layers_dir.glob("*.geojson")
+        if not (atlas.layers_dir / f"{p.stem}.toml").is_file()
+    ]:
+        raise DataError(
+            f"{bad}: 图层缺少元数据文件 (layer has no metadata file); add it before pushing"
+        )
     names = atlas.layer_names()
     for name in names:
         if len(name.encode()) > 60:
@@ -755,7 +786,9 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
                 wanted["atlas.toml"] = (atlas.root / "atlas.toml").read_bytes()
             for sub, suffix in _FILE_GLOBS:
                 for stem in atlas._names(atlas.root / sub, suffix):
-                    wanted[f"{sub}/{stem}{suffix}"] = atlas.inside(atlas.root / sub / f"{stem}{suffix}").read_bytes()
+                    wanted[f"{sub}/{stem}{suffix}"] = atlas.inside(
+                        atlas.root / sub / f"{stem}{suffix}"
+                    ).read_bytes()
             stored = dict(conn.execute(f"SELECT path, data FROM {s}.files").fetchall())
             for rel, data in sorted(wanted.items()):
                 if rel not in stored or bytes(stored[rel]) != data:

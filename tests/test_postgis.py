@@ -1,0 +1,245 @@
+"""The PostGIS atlas store against a real PostgreSQL/PostGIS: push/pull round trips, commands
+on a database atlas, add and --replace as transactions, atlas resolution."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import psycopg
+import pytest
+import sample_atlas
+import tomli_w
+from click.testing import CliRunner
+from helpers import run
+
+from geomap.cli.main import cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli_ok(*args: str, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def check_same_files(a: Path, b: Path, subdirs: tuple[str, ...] = ("layers", "data")) -> None:
+    for sub in subdirs:
+        names_a = sorted(p.name for p in (a / sub).glob("*") if p.is_file())
+        names_b = sorted(p.name for p in (b / sub).glob("*") if p.is_file())
+        assert names_a == names_b, sub
+        for name in names_a:
+            assert (a / sub / name).read_bytes() == (b / sub / name).read_bytes(), f"{sub}/{name}"
+
+
+def db_rows(url: str, sql: str) -> list[tuple]:
+    base, _, query = url.partition("?atlas=")
+    with psycopg.connect(base) as conn:
+        return conn.execute(sql.replace("{s}", query)).fetchall()
+
+
+def test_xiping_round_trip_is_byte_identical(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    out = cli_ok("atlas", "push", str(REPO), atlas_url)
+    assert "11 个图层" in out
+    cli_ok("atlas", "pull", atlas_url, str(tmp_path / "copy"))
+    check_same_files(REPO, tmp_path / "copy")
+    assert (REPO / "atlas.toml").read_bytes() == (tmp_path / "copy" / "atlas.toml").read_bytes()
+    for spec in (REPO / "maps").glob("*.toml"):
+        assert spec.read_bytes() == (tmp_path / "copy" / "maps" / spec.name).read_bytes()
+    # The layers are real PostGIS tables: area of the subdistrict in the database.
+    (area,) = db_rows(
+        atlas_url,
+        "SELECT sum(ST_Area(ST_Transform(geom, 4549))) / 1e6 FROM {s}.subdistrict",
+    )[0]
+    assert area == pytest.approx(50.0, abs=0.1)
+
+
+def test_layers_and_check_identical_on_folder_database_and_pulled_copy(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    # Seed a problem so check has findings to compare (a duplicate key in a table).
+    csv = folder / "data" / "economy.csv"
+    csv.write_text(csv.read_text(encoding="utf-8") + "V1,5,5\n", encoding="utf-8")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    cli_ok("atlas", "pull", atlas_url, str(tmp_path / "copy"))
+    copy = tmp_path / "copy"
+
+    def both(root: str, cmd: str) -> str:
+        result = CliRunner().invoke(cli, ["--atlas", root, cmd, "--json"])
+        assert result.exit_code in (0, 1), result.output
+        return result.stdout
+
+    for cmd in ("layers", "check"):
+        on_folder = both(str(folder), cmd)
+        on_db = both(atlas_url, cmd)
+        on_copy = both(str(copy), cmd)
+        snap = next(snapshot_cache.iterdir())
+        assert on_db.replace(str(snap), str(folder)) == on_folder
+        assert on_copy.replace(str(copy), str(folder)) == on_folder
+    findings = json.loads(on_folder)
+    assert any(f["code"] == "duplicate-table-key" for f in findings)
+
+
+def test_render_on_database_atlas_goes_to_snapshot_maps(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    result = CliRunner().invoke(cli, ["--atlas", atlas_url, "render"])
+    assert result.exit_code == 0, result.output
+    snap = next(snapshot_cache.iterdir())
+    html = (snap / "maps" / "economy.html").read_text(encoding="utf-8")
+    assert "村集体经济" in html
+    # The snapshot is refreshed only when the database changed: a second render skips.
+    again = CliRunner().invoke(cli, ["--atlas", atlas_url, "render"])
+    assert again.exit_code == 0
+    assert "economy 未变化，跳过" in again.stderr
+
+
+def test_push_refuses_non_empty_atlas_without_replace(atlas_url: str, tmp_path: Path) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    result = CliRunner().invoke(cli, ["atlas", "push", str(folder), atlas_url])
+    assert result.exit_code == 1
+    assert "--replace" in result.stderr
+    (folder / "layers" / "roads.geojson").unlink()
+    (folder / "layers" / "roads.toml").unlink()
+    out = cli_ok("atlas", "push", "--replace", str(folder), atlas_url)
+    assert "layers/roads" in out
+    names = [
+        r[0]
+        for r in db_rows(
+            atlas_url, "SELECT name FROM {s}.layers WHERE current IS NOT NULL ORDER BY 1"
+        )
+    ]
+    assert names == ["grids", "houses", "villages"]
+    # Every pushed version is kept: villages has two.
+    assert (
+        db_rows(atlas_url, "SELECT count(*) FROM {s}.layer_versions WHERE name = 'villages'")[0][0]
+        == 2
+    )
+
+
+def test_pull_refuses_non_empty_folder_and_unknown_atlas(atlas_url: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["atlas", "pull", atlas_url, str(tmp_path / "x")])
+    assert result.exit_code == 1 and "geomap atlas push" in result.stderr
+    (tmp_path / "y").mkdir()
+    (tmp_path / "y" / "keep.txt").write_text("mine")
+    result = CliRunner().invoke(cli, ["atlas", "pull", atlas_url, str(tmp_path / "y")])
+    assert result.exit_code == 1 and "不为空" in result.stderr
+    assert (tmp_path / "y" / "keep.txt").read_text() == "mine"
+
+
+def test_bad_password_is_one_clear_error_without_the_password(pg_url: str) -> None:
+    bad = pg_url.replace("geomap:geomap@", "geomap:s3cret@") + "?atlas=nope"
+    result = CliRunner().invoke(cli, ["--atlas", bad, "layers"])
+    assert result.exit_code == 1
+    assert "无法连接数据库" in result.stderr and "s3cret" not in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_atlas_resolution_env_and_store_in_atlas_toml(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    expected = json.loads(run(folder, "layers", "--json").stdout)
+    monkeypatch.setenv("GEOMAP_ATLAS", atlas_url)
+    assert json.loads(cli_ok("layers", "--json")) == expected
+    monkeypatch.delenv("GEOMAP_ATLAS")
+    pointer = tmp_path / "county" / "work"
+    pointer.mkdir(parents=True)
+    (pointer.parent / "atlas.toml").write_text(f'store = "{atlas_url}"\n', encoding="utf-8")
+    monkeypatch.chdir(pointer)
+    assert json.loads(cli_ok("layers", "--json")) == expected
+    (pointer.parent / "atlas.toml").write_text('store = "/some/folder"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["layers"])
+    assert result.exit_code == 1 and "postgresql://" in result.stderr
+
+
+def test_add_and_replace_are_versions_in_one_transaction(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    src = folder / "layers" / "houses.geojson"
+    out = cli_ok("--atlas", atlas_url, "add", str(src), "--name", "houses2", "--map", "economy")
+    assert "maps/economy.toml" in out
+    spec = tomllib.loads(
+        db_rows(
+            atlas_url,
+            "SELECT convert_from(data, 'UTF8') FROM {s}.files WHERE path = 'maps/economy.toml'",
+        )[0][0]
+    )
+    assert [ml["layer"] for ml in spec["layers"]][-1] == "houses2"
+    # Without --replace an existing layer is refused and nothing changes.
+    before = db_rows(atlas_url, "SELECT id FROM {s}.layer_versions ORDER BY id")
+    result = CliRunner().invoke(cli, ["--atlas", atlas_url, "add", str(src), "--name", "houses2"])
+    assert result.exit_code == 1 and "--replace" in result.stderr
+    assert db_rows(atlas_url, "SELECT id FROM {s}.layer_versions ORDER BY id") == before
+    # --replace: a new version; the old one is kept and its table still holds its features.
+    roads = folder / "layers" / "roads.geojson"
+    cli_ok(
+        "--atlas", atlas_url, "add", str(roads), "--name", "houses2", "--replace", "--kind", "line"
+    )
+    versions = db_rows(
+        atlas_url, "SELECT id, features FROM {s}.layer_versions WHERE name = 'houses2' ORDER BY id"
+    )
+    assert [n for _, n in versions] == [len(sample_atlas.HOUSES), 1]
+    old_id = versions[0][0]
+    assert db_rows(atlas_url, f"SELECT count(*) FROM {{s}}.v{old_id}")[0][0] == len(
+        sample_atlas.HOUSES
+    )
+    layers = json.loads(cli_ok("--atlas", atlas_url, "layers", "--json"))
+    assert next(r for r in layers if r["name"] == "houses2")["geometry_type"] == "LineString"
+
+
+def test_failed_add_leaves_database_unchanged(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    tables = "SELECT count(*) FROM pg_tables WHERE schemaname = '{s}'"
+    before = (db_rows(atlas_url, tables), db_rows(atlas_url, "SELECT * FROM {s}.layers ORDER BY 1"))
+    # A map spec that cannot take the layer makes the add fail after the features are copied.
+    spec = folder / "maps" / "economy.toml"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--atlas",
+            atlas_url,
+            "add",
+            str(folder / "layers" / "roads.geojson"),
+            "--name",
+            "r2",
+            "--map",
+            "nope",
+        ],
+    )
+    assert result.exit_code == 1
+    after = (db_rows(atlas_url, tables), db_rows(atlas_url, "SELECT * FROM {s}.layers ORDER BY 1"))
+    assert after == before
+    assert spec.is_file()
+
+
+def test_private_fields_marked_in_column_comments(atlas_url: str, tmp_path: Path) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    meta_path = folder / "layers" / "villages.toml"
+    meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
+    meta["fields"]["households"]["private"] = True
+    meta_path.write_text(tomli_w.dumps(meta), encoding="utf-8")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    comments = dict(
+        db_rows(
+            atlas_url,
+            "SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+            "WHERE a.attrelid = '{s}.villages'::regclass AND a.attnum > 0",
+        )
+    )
+    assert comments["households"] == "户数（户）【私密 private】"
+    assert comments["name"] == "村名"
