@@ -675,7 +675,7 @@ def check_personal_data(ctx: _Context) -> Iterator[Finding]:
             fd = lyr.meta.fields.get(col)
             if fd is not None and fd.private is not None:
                 continue
-            kind = personal_kind(_as_text(lyr.gdf[col]))
+            kind = personal_kind(lyr.gdf[col])
             if kind:
                 yield _finding(
                     "unmarked-personal-data",
@@ -691,7 +691,7 @@ def check_personal_data(ctx: _Context) -> Iterator[Finding]:
             cdef = table.meta.columns.get(str(col))
             if cdef is not None and cdef.private is not None:
                 continue
-            kind = personal_kind(_as_text(table.df[col]))
+            kind = personal_kind(table.df[col])
             if kind:
                 yield _finding(
                     "unmarked-personal-data",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from geomap.privacy import THRESHOLD, is_mobile, is_resident_id, personal_kind
+from geomap.privacy import THRESHOLD, is_mobile, is_phone, is_resident_id, personal_kind
 
 
 def check_digit(first17: str) -> str:
@@ -77,6 +77,10 @@ def test_invalid_resident_ids(text: str) -> None:
         "8613800138000",
         "86-13800138000",
         "+86 13800138000",
+        "138 0013 8000",
+        "138-0013-8000",
+        "008613800138000",
+        "１３８００１３８０００",  # full-width digits
     ],
 )
 def test_mobile_numbers(text: str) -> None:
@@ -93,7 +97,6 @@ def test_mobile_numbers(text: str) -> None:
         "23800138000",
         "0578-8123456",
         "1380013800a",
-        "138 0013 8000",
         "",
         "+87 13800138000",
     ],
@@ -114,19 +117,23 @@ def test_personal_kind_mobiles_as_numbers() -> None:
     assert personal_kind(pd.Series([13800138000, 19912345678, 15012345678])) == MOBILE
 
 
-def test_threshold_is_half() -> None:
+def test_threshold_is_half_for_numbers() -> None:
     assert THRESHOLD == 0.5
-    # Exactly half personal: flagged.
-    assert personal_kind(pd.Series([VALID[0], VALID[1], "张三", "李四"])) == ID
-    assert personal_kind(pd.Series(["13800138000", "x"])) == MOBILE
-    # Just under half: not flagged.
-    assert personal_kind(pd.Series([VALID[0], "张三", "李四"])) is None
-    assert personal_kind(pd.Series(["13800138000", "x", "y"])) is None
+    # Half of the numbers personal: flagged; just under half: an amount column, not phones.
+    assert personal_kind(pd.Series([13800138000, 13800138001, 5, 6])) == MOBILE
+    assert personal_kind(pd.Series([13800138000, 5, 6])) is None
+
+
+def test_one_personal_text_value_is_enough() -> None:
+    # A text column publishes every value it holds: one phone or ID in it is a leak.
+    assert personal_kind(pd.Series([VALID[0], "张三", "李四", "王五"])) == ID
+    assert personal_kind(pd.Series(["x"] * 50 + ["13800138000"])) == MOBILE
+    assert personal_kind(pd.Series(["备注", "联系人 王 138-0013-8000 白天"])) == MOBILE
 
 
 def test_empty_and_missing_values_do_not_count() -> None:
     values = pd.Series([VALID[0], None, "", "   ", float("nan"), "张三"])
-    assert personal_kind(values) == ID  # 1 of 2 non-empty values
+    assert personal_kind(values) == ID
     assert personal_kind(pd.Series([None, "", "  "], dtype=object)) is None
     assert personal_kind(pd.Series([], dtype=object)) is None
 
@@ -139,16 +146,75 @@ def test_ordinary_columns_are_not_personal() -> None:
     assert personal_kind(pd.Series(["西一村", "六村", "九村"])) is None
     assert personal_kind(pd.Series([120, 95, 210])) is None
     assert personal_kind(pd.Series(["V1", "V2"])) is None
-
-
-def test_sample_limits_the_values_examined() -> None:
-    values = pd.Series([VALID[0], VALID[1], "a", "b", "c", "d", "e"])
-    assert personal_kind(values) is None  # 2 of 7
-    assert personal_kind(values, sample=2) == ID  # only the first two are examined
-    assert personal_kind(values, sample=4) == ID  # 2 of 4
-    assert personal_kind(values, sample=5) is None  # 2 of 5
+    assert personal_kind(pd.Series(["2024-01-15", "2023-12-31 08:00", "12.5万元"])) is None
+    assert personal_kind(pd.Series([13.8, 215.507, 2323.12, 1352.87])) is None
+    assert personal_kind(pd.Series([True, False])) is None
+    # Parcel codes (19 characters), project numbers, 12-digit administrative codes.
+    assert personal_kind(pd.Series(["3311251010010010001", "XP-2024-001", "331125001001"])) is None
 
 
 def test_ids_win_over_mobiles_when_both_pass() -> None:
     values = pd.Series([VALID[0], VALID[1], "13800138000", "13800138001"])
     assert personal_kind(values) == ID
+
+
+# --- normalised values (issue 11): what drivers and spreadsheets make of the numbers ----
+
+
+def test_float_mobiles_with_a_missing_cell() -> None:
+    # A numeric column with one empty cell is float64: 13812345678.0.
+    assert personal_kind(pd.Series([13812345678.0, float("nan"), 13912345678.0])) == MOBILE
+    assert personal_kind(pd.Series(pd.array([13812345678, None], dtype="Int64"))) == MOBILE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["138-1234-5678", "138 1234 5678", "+86 138 1234 5678", "+86-13812345678", "0086 13812345678"],
+)
+def test_grouped_and_prefixed_mobiles(text: str) -> None:
+    assert personal_kind(pd.Series([text])) == MOBILE
+
+
+@pytest.mark.parametrize(
+    "text", ["0578-1234567", "(0578)1234567", "（0578）12345678", "010-12345678", "+86-578-1234567"]
+)
+def test_landlines(text: str) -> None:
+    assert is_phone(text)
+    assert personal_kind(pd.Series([text])) == "电话号码 phone number"
+
+
+@pytest.mark.parametrize("text", ["2024-1234567", "578-1234567", "0578-123456", "05781234567"])
+def test_not_landlines(text: str) -> None:
+    assert not is_phone(text)
+
+
+def test_phones_among_placeholders() -> None:
+    column = pd.Series(["13812345678"] * 4 + ["无"] * 3 + ["—"] * 3)
+    assert personal_kind(column) == MOBILE
+    mixed = pd.Series([13812345678, "无", "—", "无", 13912345678, "/", "暂无"], dtype=object)
+    assert personal_kind(mixed) == MOBILE
+
+
+def test_every_value_is_examined() -> None:
+    # 1000 blanks first, then the phones: a sample of the first values would miss them.
+    column = pd.Series([None] * 1000 + [""] * 1000 + ["13812345678", "13912345678"])
+    assert personal_kind(column) == MOBILE
+
+
+def test_ids_stored_as_numbers() -> None:
+    exact = int(VALID[1])
+    assert personal_kind(pd.Series([exact, int(VALID[2])], dtype="int64")) == ID
+    # As a float (JSON number, numeric DBF field) the last digits are lost, the region and
+    # birth date are not.
+    as_float = float(VALID[1])
+    assert f"{as_float:.6e}".startswith("4.405")
+    assert personal_kind(pd.Series([as_float, float(VALID[2]), float("nan")])) == ID
+    # The exponent text a spreadsheet shows, and its 15-digit rounding.
+    assert personal_kind(pd.Series(["3.31125198506123E+17"])) == ID
+    assert personal_kind(pd.Series([VALID[2][:15] + "000"])) == ID
+
+
+def test_implausible_float_ids_are_not_ids() -> None:
+    # 18-digit numbers whose "birth date" is impossible, or whose region does not exist.
+    assert personal_kind(pd.Series([331125199913456789.0])) is None
+    assert personal_kind(pd.Series([991125198506123012.0])) is None
