@@ -170,7 +170,14 @@ def personal_kind(values: Iterable[Any]) -> str | None:
         return _numbers_kind(series)
     text_hits: set[str] = set()
     numbers: list[Any] = []
-    for value in pd.unique(series.to_numpy(dtype=object)):
+    seen: set[Any] = set()
+    for value in series.to_numpy(dtype=object):
+        try:
+            if value in seen:
+                continue
+            seen.add(value)
+        except TypeError:  # a list or mapping from a GeoJSON property: judged by its text
+            value = str(value)
         if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
             value, bool | np.bool_
         ):
