@@ -274,9 +274,32 @@ def _keep_curated(
         merged["title"] = old["title"]
     if kind is None and "kind" in old:
         merged["kind"] = old["kind"]
-    old_fields = old.get("fields", {}) if isinstance(old.get("fields"), dict) else {}
-    # A person's label, unit or privacy decision wins over the defaults for the same column.
     merged["fields"] = {
-        col: {**entry, **old_fields.get(col, {})} for col, entry in new["fields"].items()
+        col: {**entry, **_curated_entry(old, col)} for col, entry in new["fields"].items()
     }
+    return merged
+
+
+def _curated_entry(old: dict[str, Any], col: str) -> dict[str, Any]:
+    """What a person set for ``col`` in the old metadata (label, unit, privacy). A column
+    whose name changed only in case (``OWNER_NAME`` for ``owner_name``, as Shapefiles write
+    names) is the same column; when several old entries match, privacy is kept if any was
+    private."""
+    fields = old.get("fields")
+    if not isinstance(fields, dict):
+        return {}
+    if isinstance(fields.get(col), dict):
+        return dict(fields[col])
+    matches = [
+        entry
+        for name, entry in fields.items()
+        if str(name).casefold() == col.casefold() and isinstance(entry, dict)
+    ]
+    if not matches:
+        return {}
+    merged: dict[str, Any] = {}
+    for entry in matches:
+        merged.update(entry)
+    if any(entry.get("private") is True for entry in matches):
+        merged["private"] = True
     return merged

@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
+import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tomli_w
 
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+T = TypeVar("T")
 ENV_VAR = "GEOMAP_ATLAS"
 CONFIG_FILE = "atlas.toml"
 # A temporary file older than this was left by a killed write (an atomic write takes seconds).
@@ -140,6 +143,25 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(rows, columns=header, dtype=object), np.asarray(lines, dtype=int)
 
 
+def check_archive_name(name: str) -> str:
+    """A ``.history`` file name from a journal: ``NAME.STAMP.SUFFIX``, never a path."""
+    if "/" in name or "\\" in name or name.startswith(".") or not SLUG.match(name):
+        raise ValueError(name)
+    return name
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _digest(path: Path) -> str | None:
+    data = _read_or_none(path)
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -172,6 +194,7 @@ class Atlas:
         self.data_dir = self.root / "data"
         self.maps_dir = self.root / "maps"
         self._layer_cache: dict[str, Layer] = {}
+        self._holding_lock = False  # this Atlas holds the lock (a nested lock() is a no-op)
 
     @classmethod
     def find(cls, explicit: str | Path | None = None) -> Atlas:
@@ -240,12 +263,14 @@ class Atlas:
         return parse_layer_meta(name, load_toml(path), path)
 
     def read_layer(self, name: str) -> Layer:
-        """Read a layer and its metadata (cached for the life of this Atlas)."""
+        """Read a layer and its metadata (cached for the life of this Atlas), as one version:
+        see :meth:`consistent`."""
         if name not in self._layer_cache:
-            meta = self.layer_meta(name)
             from geomap.geojson_io import read_layer
 
-            gdf = read_layer(self.layer_path(name))
+            meta, gdf = self.consistent(
+                name, lambda: (self.layer_meta(name), read_layer(self.layer_path(name)))
+            )
             if meta.key and meta.key not in gdf.columns and len(gdf):
                 raise SpecError(
                     self.layer_path(name, ".toml"),
@@ -257,10 +282,45 @@ class Atlas:
             self._layer_cache[name] = Layer(meta, gdf)
         return self._layer_cache[name]
 
+    def layer_pair(self, name: str) -> tuple[LayerMeta, bytes]:
+        """A layer's metadata and GeoJSON bytes, of one version (see :meth:`consistent`)."""
+        return self.consistent(
+            name, lambda: (self.layer_meta(name), self.layer_path(name).read_bytes())
+        )
+
+    def consistent(self, name: str, read: Callable[[], T]) -> T:
+        """Run ``read`` (which reads layer ``name``'s metadata and data) so that both come from
+        one version of the layer, never new metadata beside old data.
+
+        Without a writer at work, ``read`` runs once, unlocked: the metadata is the same
+        before and after it and no write journal appeared meanwhile. When a write is under way
+        (or was killed, its journal left behind), ``read`` runs under the atlas lock, which
+        waits for the writer, or finishes or rolls back a killed write first.
+        """
+        journal = self._journal_path(name)
+        toml = self.layer_path(name, ".toml")
+        if self._holding_lock:
+            return read()
+        if not journal.exists():
+            before = _read_or_none(toml)
+            value = read()
+            if not journal.exists() and _read_or_none(toml) == before:
+                return value
+        with self.lock():
+            return read()
+
     def write_layer(
         self, name: str, gdf: gpd.GeoDataFrame, meta: dict[str, Any], replace: bool = False
     ) -> Path:
-        """Write a layer and its metadata atomically; keep the old version in ``.history``."""
+        """Write a layer and its metadata as one version; keep the old one in ``.history``.
+
+        Call under :meth:`lock`. A journal (``layers/.NAME.journal``) names the new version
+        (checksums of both files) and the archive of the old one before anything is replaced;
+        it is removed once both files are in place. A failure rolls the layer back at once; a
+        kill leaves the journal, and the next command that takes the lock (a reader finding
+        the journal takes it) finishes or rolls back the write: the metadata of one version
+        never stands beside the data of another.
+        """
         geo_path = self.layer_path(name)
         toml_path = self.layer_path(name, ".toml")
         # A layer exists when its GeoJSON does: metadata alone is what an interrupted write
@@ -277,31 +337,93 @@ class Atlas:
 
         payload = dumps_layer(gdf.to_crs(4326) if gdf.crs and gdf.crs.to_epsg() != 4326 else gdf)
         meta_bytes = tomli_w.dumps(meta).encode("utf-8")
-        old_toml = toml_path.read_bytes() if toml_path.exists() else None
-        if exists or toml_path.exists():
-            self._archive(name, [geo_path, toml_path])
-        # Metadata first, GeoJSON last: a layer is listed by its .geojson, so a command killed
-        # between the two renames leaves a new layer unlisted rather than half-listed. A
-        # failure of the second write puts the old metadata back (or removes the new one).
-        atomic_write(toml_path, meta_bytes)
+        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+        history = self.inside(self.layers_dir / ".history")
+        entries: dict[str, dict[str, str | None]] = {}
+        for path, data in ((toml_path, meta_bytes), (geo_path, payload)):
+            entries[path.suffix] = {
+                "new": hashlib.sha256(data).hexdigest(),
+                "archive": f"{name}.{stamp}{path.suffix}" if path.exists() else None,
+            }
+        journal = self._journal_path(name)
+        atomic_write(journal, json.dumps({"layer": name, "files": entries}).encode("utf-8"))
         try:
+            for path in (toml_path, geo_path):
+                archive = entries[path.suffix]["archive"]
+                if archive:
+                    atomic_write(self.inside(history / archive), path.read_bytes())
+            # Metadata first, GeoJSON last: a layer is listed by its .geojson.
+            atomic_write(toml_path, meta_bytes)
             atomic_write(geo_path, payload)
         except BaseException:
-            if old_toml is None:
-                toml_path.unlink(missing_ok=True)
-            else:
-                atomic_write(toml_path, old_toml)
+            with contextlib.suppress(OSError):  # else the next command rolls it back
+                self._settle(name)
             raise
+        journal.unlink()
         self._layer_cache.pop(name, None)
         return geo_path
 
-    def _archive(self, name: str, paths: list[Path]) -> None:
-        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+    def _journal_path(self, name: str) -> Path:
+        return self.inside(self.layers_dir / f".{check_name(name, '图层 layer')}.journal")
+
+    def _settle(self, name: str) -> str:
+        """Finish or roll back the write that left ``layers/.NAME.journal``. 'complete' when
+        both new files are in place; else 'rolled back': the old version restored from its
+        archive (a new layer's files removed) and this write's archive copies deleted.
+        Call under the lock."""
+        journal = self._journal_path(name)
+        paths = {suffix: self.layer_path(name, suffix) for suffix in (".toml", ".geojson")}
+        try:
+            files = json.loads(journal.read_bytes())["files"]
+            if set(files) != set(paths):
+                raise ValueError(files)
+        except (ValueError, KeyError, TypeError):
+            # A journal is written whole before anything else: nothing was replaced.
+            journal.unlink(missing_ok=True)
+            return "rolled back"
+        self._layer_cache.pop(name, None)
+        # Under the lock no live command writes this layer: its temporary files are the
+        # killed writer's, and go.
         history = self.layers_dir / ".history"
-        for path in paths:
-            if path.exists():
-                target = self.inside(history / f"{name}.{stamp}{path.suffix}")
-                atomic_write(target, path.read_bytes())
+        for folder, pattern in (
+            (self.layers_dir, f".{name}.geojson.*.tmp"),
+            (self.layers_dir, f".{name}.toml.*.tmp"),
+            (self.layers_dir, f".{name}.journal.*.tmp"),
+            (history, f".{name}.*.tmp"),
+        ):
+            for tmp in folder.glob(pattern) if folder.is_dir() else ():
+                if tmp.is_file() and not tmp.is_symlink():
+                    tmp.unlink()
+        if all(_digest(paths[suffix]) == entry["new"] for suffix, entry in files.items()):
+            journal.unlink()
+            return "complete"
+        for suffix, entry in files.items():
+            if not entry["archive"]:
+                paths[suffix].unlink(missing_ok=True)  # the old version had no such file
+                continue
+            archive = self.inside(history / check_archive_name(str(entry["archive"])))
+            if archive.is_file():
+                old = archive.read_bytes()
+                if _read_or_none(paths[suffix]) != old:
+                    atomic_write(paths[suffix], old)
+                archive.unlink()
+            # No archive yet: the file it would hold had not been replaced.
+        journal.unlink()
+        return "rolled back"
+
+    def settle_interrupted_writes(self) -> None:
+        """Finish or roll back the layer writes a killed command left (their journals), so
+        no command sees the metadata of one version beside the data of another. Waits for a
+        live writer; without journals, does nothing (and takes no lock)."""
+        if self.layers_dir.is_dir() and any(self.layers_dir.glob(".*.journal")):
+            with self.lock():
+                pass
+
+    def _settle_all(self) -> None:
+        for journal in sorted(self.layers_dir.glob(".*.journal")):
+            name = journal.name[1 : -len(".journal")]
+            if SLUG.fullmatch(name) and journal.is_file() and not journal.is_symlink():
+                self._settle(name)
 
     # -- tables -------------------------------------------------------------------------
     def table_meta(self, name: str) -> TableMeta:
@@ -362,7 +484,14 @@ class Atlas:
     # -- locking ------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, timeout: float = 30.0) -> Iterator[None]:
-        """Hold the atlas write lock; a second writer waits up to ``timeout`` seconds."""
+        """Hold the atlas write lock; a second writer waits up to ``timeout`` seconds.
+
+        On taking it, writes that a killed command left half-done are finished or rolled
+        back (see :meth:`write_layer`). Taking it again in the same Atlas is a no-op.
+        """
+        if self._holding_lock:
+            yield
+            return
         path = self.layers_dir / ".lock"
         with open(path, "a+b") as fh:
             deadline = time.monotonic() + timeout
@@ -377,10 +506,13 @@ class Atlas:
                             f"writing this atlas); waited {timeout:.0f} s, try again later"
                         ) from None
                     time.sleep(0.1)
-            self._sweep_temp_files()
+            self._holding_lock = True
             try:
+                self._settle_all()
+                self._sweep_temp_files()
                 yield
             finally:
+                self._holding_lock = False
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _sweep_temp_files(self, older_than: float = TEMP_FILE_MAX_AGE) -> None:

@@ -326,10 +326,10 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
             )
             continue
         try:
-            layer_meta = ctx.atlas.layer_meta(name)
+            layer_meta, data = ctx.atlas.layer_pair(name)  # one version of the layer
             path = ctx.atlas.layer_path(name)
             try:
-                raw = orjson.loads(path.read_bytes())
+                raw = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 yield _finding(
                     "unreadable-file",

@@ -658,7 +658,7 @@ def assert_no_partial_layers(root: Path) -> None:
             assert path.name == ".history"
             continue
         if path.name.startswith("."):
-            assert path.name == ".lock" or path.name.endswith(".tmp"), path
+            assert path.name == ".lock" or path.name.endswith((".tmp", ".journal")), path
             continue
         assert path.suffix in (".geojson", ".toml"), path
     for name in Atlas(root).layer_names():
@@ -672,14 +672,22 @@ def test_failure_between_geojson_and_toml_leaves_atlas_as_it_was(
     "a failed command leaves the atlas exactly as it was": no temp files, and no half layer
     (a .geojson without its .toml breaks `geomap layers`)."""
     before = snapshot(atlas)
-    seen = _fail_on_call(monkeypatch, lambda n, _path: n == 2)
+    pair = {"parcels.geojson", "parcels.toml"}
+    renamed: list[str] = []
+
+    def second_of_pair(_n: int, path: Path) -> bool:
+        renamed.extend([path.name] if path.name in pair else [])
+        return len(renamed) == 2 and path.name in pair
+
+    seen = _fail_on_call(monkeypatch, second_of_pair)
     result = run(atlas, "add", str(gbk_shp), "--name", "parcels")
     monkeypatch.undo()
-    # The second rename is the second file of the pair (whichever order geomap chooses).
-    assert {Path(p).name for p in seen[:2]} == {"parcels.geojson", "parcels.toml"}
+    # The second rename of the pair fails (whichever order geomap chooses).
+    assert set(renamed) == pair
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert Path(seen[1]).name in result.stderr  # the message names the file
+    assert renamed[1] in result.stderr  # the message names the file
+    assert Path(seen[-1]).name == renamed[1]
     assert not list((atlas / "layers").glob(".*.tmp"))
     geo = atlas / "layers" / "parcels.geojson"
     if geo.exists():  # if kept at all it must be complete

@@ -164,8 +164,24 @@ def files(root: Path) -> dict[str, bytes]:
 
 
 def is_temp(name: str) -> bool:
+    """A hidden temporary file, or the journal of a layer write (settled by the next reader)."""
     base = name.rsplit("/", 1)[-1]
-    return base.startswith(".") and base.endswith(".tmp")
+    return base.startswith(".") and base.endswith((".tmp", ".journal"))
+
+
+def assert_one_version(
+    root: Path, before: dict[str, bytes], after: dict[str, bytes], what: str
+) -> None:
+    """Each layer's metadata and data are of one version: both old or both new, never the
+    new metadata beside the old GeoJSON (which would publish a column the old metadata kept
+    private)."""
+    now = files(root)
+    stems = {k[: -len(".geojson")] for k in (*now, *before, *after) if k.endswith(".geojson")}
+    for stem in sorted(s for s in stems if s.count("/") == 1):
+        pair = (now.get(f"{stem}.toml"), now.get(f"{stem}.geojson"))
+        old = (before.get(f"{stem}.toml"), before.get(f"{stem}.geojson"))
+        new = (after.get(f"{stem}.toml"), after.get(f"{stem}.geojson"))
+        assert pair in (old, new), (what, stem, "metadata and data of different versions")
 
 
 def assert_valid(root: Path, before: dict[str, bytes], after: dict[str, bytes], what: str) -> int:
@@ -238,10 +254,10 @@ def base(tmp: Path) -> Path:
 
 
 SCENARIOS = {
-    # add --replace with --map: archive 2 files, write 2, edit the map: 5 replaces.
-    "add-replace": (["add", "{src}", "--name", "houses", "--replace", "--map", "economy"], 5),
-    # a new layer added to a map: 3 replaces.
-    "add-new": (["add", "{src}", "--name", "newpts", "--map", "minimal"], 3),
+    # add --replace with --map: journal, archive 2 files, write 2, edit the map: 6 replaces.
+    "add-replace": (["add", "{src}", "--name", "houses", "--replace", "--map", "economy"], 6),
+    # a new layer added to a map: journal, 2 files, the map: 4 replaces.
+    "add-new": (["add", "{src}", "--name", "newpts", "--map", "minimal"], 4),
     # every page and the index: 4 replaces.
     "render": (["render", "--force"], 4),
 }
@@ -370,6 +386,7 @@ def test_sigkill_leaves_the_atlas_valid(killed: dict[str, Any], scenario: str) -
                 assert outcome["exit"] == 0, (what, outcome, log[-1500:])
             root = Path(job["root"])
             summary["temp files left"] += assert_valid(root, before, after, what)
+            assert_one_version(root, before, after, what)
             # Running the same command again completes the job (a new layer that was
             # written before the kill is "already there": --replace finishes the job).
             rerun = invoke(root, *job["args"])
@@ -455,6 +472,7 @@ def test_sigkill_of_the_real_command_line(tmp_path: Path) -> None:
         assert outcome["returncode"] in (0, -signal.SIGKILL), (what, outcome)
         killed += outcome["returncode"] == -signal.SIGKILL
         assert_valid(root, before, refs[scenario], what)
+        assert_one_version(root, before, refs[scenario], what)
         assert invoke(root, *args).exit_code == 0
         assert_same_as(root, refs[scenario], what)
     assert killed >= 2, outcomes

@@ -79,7 +79,9 @@ def cli(ctx: click.Context, atlas_dir: str | None, debug: bool) -> None:
 
 def get_atlas(ctx: click.Context) -> Atlas:
     """The atlas the user pointed at (found lazily, so --help works anywhere)."""
-    return Atlas.find(ctx.obj.get("atlas_dir"))
+    atlas = Atlas.find(ctx.obj.get("atlas_dir"))
+    atlas.settle_interrupted_writes()  # a killed add left a journal: finish or roll back
+    return atlas
 
 
 def main() -> None:
