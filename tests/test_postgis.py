@@ -243,3 +243,52 @@ def test_private_fields_marked_in_column_comments(atlas_url: str, tmp_path: Path
     )
     assert comments["households"] == "户数（户）【私密 private】"
     assert comments["name"] == "村名"
+
+
+def test_map_role_reads_public_labelled_views_only(
+    atlas_url: str, pg_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    meta_path = folder / "layers" / "villages.toml"
+    meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
+    meta["fields"]["households"]["private"] = True
+    meta_path.write_text(tomli_w.dumps(meta), encoding="utf-8")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    schema = atlas_url.partition("?atlas=")[2]
+    role = f"reader_{schema}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+    try:
+        out = cli_ok("atlas", "grant", atlas_url, role)
+        assert "villages" in out
+        # A later add makes a new view: the reader can read it too.
+        cli_ok(
+            "--atlas", atlas_url, "add", str(folder / "layers" / "roads.geojson"), "--name", "r2"
+        )
+        reader = pg_url.replace("geomap:geomap@", f"{role}:pw@")
+        with psycopg.connect(reader, autocommit=True) as conn:
+            cols = [
+                d.name
+                for d in conn.execute(f"SELECT * FROM {schema}_map.villages LIMIT 1").description
+            ]
+            assert "households" not in cols and {"name", "code", "geom"} <= set(cols)
+            assert conn.execute(f"SELECT count(*) FROM {schema}_map.r2").fetchone() == (1,)
+            comment = conn.execute(
+                f"SELECT col_description('{schema}_map.villages'::regclass, 2)"
+            ).fetchone()
+            assert comment is not None and comment[0] in ("村名", "村编码")
+            for private in (
+                f"SELECT households FROM {schema}.villages",
+                f"SELECT * FROM {schema}.layer_versions",
+                f"SELECT * FROM {schema}.files",
+                f"SELECT households FROM {schema}_map.villages",
+            ):
+                with pytest.raises(
+                    (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedColumn)
+                ):
+                    conn.execute(private)
+            assert conn.execute(f"SELECT count(*) FROM {schema}_map.villages").fetchone() == (3,)
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema}_map CASCADE")
+            admin.execute(f"DROP ROLE {role}")

@@ -119,7 +119,12 @@ def connect(loc: Location) -> psycopg.Connection[Any]:
             "数据库图集需要 psycopg (a database atlas needs psycopg): pip install 'geomap[postgis]'"
         ) from None
     try:
-        conn = psycopg.connect(loc.conninfo, connect_timeout=10, autocommit=True)
+        conn = psycopg.connect(
+            loc.conninfo,
+            connect_timeout=10,
+            autocommit=True,
+            application_name=f"geomap[{os.getpid()}]",
+        )
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split())
         raise GeomapError(
