@@ -118,11 +118,10 @@ def test_push_refuses_non_empty_atlas_without_replace(atlas_url: str, tmp_path: 
         )
     ]
     assert names == ["grids", "houses", "villages"]
-    # Every pushed version is kept: villages has two.
-    assert (
-        db_rows(atlas_url, "SELECT count(*) FROM {s}.layer_versions WHERE name = 'villages'")[0][0]
-        == 2
-    )
+    # Unchanged layers get no new version; the dropped layer's version is kept.
+    assert db_rows(
+        atlas_url, "SELECT name, count(*) FROM {s}.layer_versions GROUP BY 1 ORDER BY 1"
+    ) == [("grids", 1), ("houses", 1), ("roads", 1), ("villages", 1)]
 
 
 def test_pull_refuses_non_empty_folder_and_unknown_atlas(atlas_url: str, tmp_path: Path) -> None:
@@ -292,3 +291,49 @@ def test_map_role_reads_public_labelled_views_only(
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA IF EXISTS {schema}_map CASCADE")
             admin.execute(f"DROP ROLE {role}")
+
+
+def test_pull_edit_push_updates_only_what_changed_and_refuses_conflicts(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    cli_ok("atlas", "pull", atlas_url, str(mine))
+    cli_ok("atlas", "pull", atlas_url, str(theirs))
+    versions = "SELECT count(*) FROM {s}.layer_versions"
+    # Edit a map spec title, push: one new file version, no new layer versions.
+    spec = mine / "maps" / "economy.toml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("村集体经济", "村集体经济（修订）", 1),
+        encoding="utf-8",
+    )
+    out = cli_ok("atlas", "push", "--replace", str(mine), atlas_url)
+    assert "0 个图层" in out and "1 个文件" in out
+    assert db_rows(atlas_url, versions) == [(4,)]
+    # Meanwhile someone else (theirs, pulled before) changed the same spec: a conflict.
+    spec2 = theirs / "maps" / "economy.toml"
+    spec2.write_text(spec2.read_text(encoding="utf-8") + "\n# theirs\n", encoding="utf-8")
+    layer_meta = theirs / "layers" / "roads.toml"
+    layer_meta.write_text(
+        layer_meta.read_text(encoding="utf-8").replace("道路", "道路（新）"), encoding="utf-8"
+    )
+    before = db_rows(atlas_url, "SELECT path, version FROM {s}.files ORDER BY 1")
+    result = CliRunner().invoke(cli, ["atlas", "push", "--replace", str(theirs), atlas_url])
+    assert result.exit_code == 1
+    assert "maps/economy.toml" in result.stderr and "layers/roads" not in result.stderr
+    assert db_rows(atlas_url, "SELECT path, version FROM {s}.files ORDER BY 1") == before
+    assert db_rows(atlas_url, versions) == [(4,)]
+    # A new layer added by a third technician is kept when mine (pulled before) is pushed.
+    cli_ok(
+        "--atlas", atlas_url, "add", str(folder / "layers" / "roads.geojson"), "--name", "roads2"
+    )
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# mine again\n", encoding="utf-8")
+    cli_ok("atlas", "push", "--replace", str(mine), atlas_url)
+    names = db_rows(atlas_url, "SELECT name FROM {s}.layers WHERE current IS NOT NULL ORDER BY 1")
+    assert ("roads2",) in names
+    stored = db_rows(
+        atlas_url,
+        "SELECT convert_from(data, 'UTF8') FROM {s}.files WHERE path = 'maps/economy.toml'",
+    )
+    assert stored[0][0].endswith("# mine again\n")

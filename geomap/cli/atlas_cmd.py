@@ -20,7 +20,8 @@ def command() -> None:
 )
 def push_command(folder: str, url: str, replace: bool) -> None:
     """把图集目录上传到数据库 (copy the folder atlas FOLDER into the database atlas URL, one
-    transaction). URL: postgresql://user@host/db[?atlas=NAME]."""
+    transaction). URL: postgresql://user@host/db[?atlas=NAME]. A folder made by `pull` is
+    checked for conflicts: what others changed in the database since is never overwritten."""
     from geomap.store.postgis import push, safe_url
 
     click.echo(f"上传 (pushing) {folder} → {safe_url(url)} …", err=True)
@@ -28,7 +29,8 @@ def push_command(folder: str, url: str, replace: bool) -> None:
     features = sum(n for _, n in report.layers)
     click.echo(
         f"已上传 (pushed): {len(report.layers)} 个图层 layers ({features} 个要素 features), "
-        f"{len(report.files)} 个文件 files (atlas.toml, maps, data)"
+        f"{len(report.files)} 个文件 files (atlas.toml, maps, data); "
+        f"{len(report.unchanged)} 项未变 (unchanged)"
     )
     for rel in report.skipped:
         click.echo(f"警告 (warning): 跳过 {rel}：没有对应的 GeoJSON (skipped: no layer)", err=True)

@@ -31,16 +31,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
+import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from geomap.atlas import Atlas, atomic_write, find_root
@@ -63,6 +66,10 @@ _RESERVED = {"_ord", "geom"}
 _FILE_GLOBS = (("maps", ".toml"), ("data", ".csv"), ("data", ".toml"))
 # How long a writer waits for another writer's row lock before giving up.
 LOCK_TIMEOUT_S = 30
+# How long a command waits for other local commands to let go of the snapshot folder.
+SYNC_WAIT_S = 1.0
+# Seconds spent in the last command's phases (``GEOMAP_TIMING=1`` prints them on stderr).
+TIMINGS: dict[str, float] = {}
 
 
 def ident(*parts: str) -> str:
@@ -135,6 +142,29 @@ def connect(loc: Location) -> psycopg.Connection[Any]:
     return conn
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_errors(func: F) -> F:
+    """Turn a database error (connection lost, permission denied, …) raised by ``func`` into
+    one clear GeomapError naming the database (without its password)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import psycopg
+
+        try:
+            return func(*args, **kwargs)
+        except psycopg.Error as exc:
+            url = next((a for a in args if isinstance(a, str) and a.startswith("postgres")), "")
+            raise GeomapError(
+                f"{safe_url(url)}: 数据库错误，未做任何更改 (database error; nothing was "
+                f"changed): {' '.join(str(exc).split())[:300]}"
+            ) from None
+
+    return cast(F, wrapper)
+
+
 # ---------------------------------------------------------------------------------------
 # Schema
 
@@ -178,7 +208,7 @@ def ensure_schema(conn: psycopg.Connection[Any], loc: Location) -> None:
                 created timestamptz NOT NULL DEFAULT now(),
                 created_by text NOT NULL DEFAULT current_user,
                 meta_toml text NOT NULL, columns json NOT NULL, header json,
-                features integer NOT NULL)"""
+                features integer NOT NULL, digest text)"""
         )
         conn.execute(
             f"CREATE TABLE {s}.files (path text PRIMARY KEY, version bigint NOT NULL, "
@@ -336,6 +366,7 @@ def write_layer_version(
     replace: bool,
     header: dict[str, Any] | None = None,
     records: list[dict[str, Any]] | None = None,
+    digest: str | None = None,
 ) -> int:
     """Inside the caller's transaction: store ``gdf`` as a new version of layer ``name`` and
     make it current. The features are copied before the layer's row is locked."""
@@ -350,17 +381,19 @@ def write_layer_version(
     columns = _copy_features(conn, loc, vid, gdf, records)
     s = ident(loc.schema)
     conn.execute(f"INSERT INTO {s}.layers (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,))
+    waited = time.monotonic()
     current = conn.execute(
         f"SELECT current FROM {s}.layers WHERE name = %s FOR UPDATE", (name,)
     ).fetchone()
+    TIMINGS["lock_wait_s"] = TIMINGS.get("lock_wait_s", 0.0) + time.monotonic() - waited
     if current is not None and current[0] is not None and not replace:
         raise DataError(
             f"{safe_url(loc.url)}: 图层 {name} 已存在 (layer already exists); use --replace to "
             "replace it (the old version is kept in the database), or choose another --name"
         )
     conn.execute(
-        f"INSERT INTO {s}.layer_versions (id, name, meta_toml, columns, header, features) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
+        f"INSERT INTO {s}.layer_versions (id, name, meta_toml, columns, header, features, "
+        "digest) VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (
             vid,
             name,
@@ -368,6 +401,7 @@ def write_layer_version(
             json.dumps([[c.prop, c.name, c.type] for c in columns], ensure_ascii=False),
             json.dumps(header, ensure_ascii=False) if header else None,
             len(gdf),
+            digest,
         ),
     )
     conn.execute(f"UPDATE {s}.layers SET current = %s WHERE name = %s", (vid, name))
@@ -563,12 +597,28 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
     return None
 
 
+def _lock_within(fh: Any, seconds: float) -> bool:
+    """Take the exclusive lock on ``fh`` if it comes free within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+@database_errors
 def open_database_atlas(url: str) -> DatabaseAtlas:
     """The database atlas at ``url``, read through an up-to-date snapshot folder.
 
     Commands hold a shared lock on the snapshot folder for their whole run, so no other
     command rewrites it under a running render or check; a command that finds the snapshot
-    out of date takes the lock exclusively (waiting for running readers) and syncs it.
+    out of date takes the lock exclusively and syncs it. When other commands hold the
+    snapshot for longer than ``SYNC_WAIT_S``, it goes on with the older snapshot and warns
+    (writers do not depend on it: the database is what they check against).
     """
     # One command per process: a lock held for an earlier command in this process (tests
     # run commands in-process) is let go, or this process would wait for itself.
@@ -580,25 +630,31 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
     folder = snapshot_dir(loc)
     folder.mkdir(parents=True, exist_ok=True)
     fh = open(folder / ".geomap-sync.lock", "a+b")  # noqa: SIM115 -- held until exit
+    started = time.monotonic()
     fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
-    fresh = _manifest(folder) == _state(conn, loc)
-    if not fresh:
+    TIMINGS["snapshot_wait_s"] = time.monotonic() - started
+    state = _state(conn, loc)
+    if _manifest(folder) != state:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            import sys
-
+        waited = time.monotonic()
+        got = _lock_within(fh, SYNC_WAIT_S)
+        TIMINGS["snapshot_wait_s"] += time.monotonic() - waited
+        if got:
+            try:
+                sync_folder(conn, loc, folder)
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+        else:
+            # Other commands of this user are reading the snapshot: rather than wait for
+            # them, use it as it is (a consistent, older state) and say so.
+            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
             print(
-                f"等待其他 geomap 命令读完快照 (waiting for other geomap commands reading "
-                f"{folder}) …",
+                f"警告 (warning): 快照正被其他 geomap 命令使用，本次使用较早的快照 (the snapshot "
+                f"{folder} is in use by other geomap commands: this command sees the atlas as "
+                "of the last sync; run it again to see newer changes)",
                 file=sys.stderr,
             )
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            sync_folder(conn, loc, folder)
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+    TIMINGS["snapshot_s"] = time.monotonic() - started
     _held_locks.append(fh)
     return DatabaseAtlas(folder, loc, conn)
 
@@ -635,15 +691,31 @@ class DatabaseAtlas(Atlas):
         base = {p.name: p.read_bytes() for p in work_maps.glob("*.toml")}
         self._locked = {}
         self.maps_dir = work_maps
+        import psycopg
+
+        started = time.monotonic()
         try:
             with self.conn.transaction():
                 self.conn.execute(f"SET LOCAL lock_timeout = '{max(1, int(timeout))}s'")
                 yield
                 self._store_maps(base)
+        except psycopg.errors.LockNotAvailable:
+            raise DataError(
+                f"{self.label}: 另一个 geomap 命令正在写入同一图层或地图 (another geomap command "
+                f"is writing the same layer or map); waited {timeout:.0f} s, try again later"
+            ) from None
+        except psycopg.Error as exc:
+            raise GeomapError(
+                f"{self.label}: 数据库写入失败，未做任何更改 (the database refused the write; "
+                f"nothing was changed): {' '.join(str(exc).split())}"
+            ) from None
         finally:
             self.maps_dir = self._snapshot_maps
             shutil.rmtree(self._work, ignore_errors=True)
             self._work = None
+            TIMINGS["transaction_s"] = time.monotonic() - started
+            if os.environ.get("GEOMAP_TIMING") == "1":
+                print("geomap-timing " + json.dumps(TIMINGS), file=sys.stderr)
 
     def _store_maps(self, base: dict[str, bytes]) -> None:
         s = ident(self.location.schema)
@@ -670,10 +742,12 @@ class DatabaseAtlas(Atlas):
         if self._work is not None:
             # Inside a write: the current row, locked until the transaction ends.
             rel = f"maps/{name}.toml"
+            waited = time.monotonic()
             row = self.conn.execute(
                 f"SELECT data FROM {ident(self.location.schema)}.files WHERE path = %s FOR UPDATE",
                 (rel,),
             ).fetchone()
+            TIMINGS["lock_wait_s"] = TIMINGS.get("lock_wait_s", 0.0) + time.monotonic() - waited
             current = bytes(row[0]) if row else None
             if rel not in self._locked:
                 self._locked[rel] = current
@@ -708,6 +782,7 @@ class PushReport:
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
 
 
 def _raw_layer(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -737,10 +812,17 @@ def _raw_layer(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
     return records, extra or None
 
 
+@database_errors
 def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
     """Copy the folder atlas at ``folder`` into the database atlas at ``url`` in one
-    transaction. An atlas that already has content is refused unless ``replace`` (then every
-    layer and file gets a new version, and what the folder lacks is dropped)."""
+    transaction.
+
+    An atlas that already has content is refused unless ``replace``: then every layer and
+    file that differs gets a new version, and what the folder lacks is dropped from the
+    current state (old versions stay). A folder made by ``pull`` remembers which versions it
+    holds: anything changed in the database since then is a conflict and nothing is written,
+    and what others added since is kept.
+    """
     from geomap.geojson_io import read_layer
 
     atlas = Atlas(find_root(folder))
@@ -758,29 +840,64 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
     for name in names:
         if len(name.encode()) > 60:
             raise DataError(f"图层名 {name} 过长 (name too long for a database table, max 60)")
+    pulled = _manifest(atlas.root)
+    seen: dict[str, dict[str, int]] = {
+        "layers": dict((pulled or {}).get("layers", {})),
+        "files": dict((pulled or {}).get("files", {})),
+    }
+    conflicts: list[str] = []
+
+    def changed_since_pull(kind: str, key: str, version: int | None) -> bool:
+        return pulled is not None and version is not None and seen[kind].get(key) != version
+
     conn = connect(loc)
     try:
         ensure_schema(conn, loc)
         with conn.transaction():
             s = ident(loc.schema)
-            has = conn.execute(
-                f"SELECT (SELECT count(*) FROM {s}.layers WHERE current IS NOT NULL) "
-                f"+ (SELECT count(*) FROM {s}.files)"
-            ).fetchone()
-            if has and has[0] and not replace:
+            current = {
+                name: (vid, digest, meta)
+                for name, vid, digest, meta in conn.execute(
+                    f"SELECT l.name, v.id, v.digest, v.meta_toml FROM {s}.layers l "
+                    f"JOIN {s}.layer_versions v ON v.id = l.current"
+                ).fetchall()
+            }
+            stored = {
+                path: (version, bytes(data))
+                for path, version, data in conn.execute(
+                    f"SELECT path, version, data FROM {s}.files"
+                ).fetchall()
+            }
+            if (current or stored) and not replace:
                 raise DataError(
                     f"{safe_url(url)}: 数据库图集 {loc.schema} 已有内容 (the database atlas is not "
-                    "empty); use --replace to replace it (old versions are kept), or "
+                    "empty); use --replace to update it (old versions are kept), or "
                     "?atlas=NAME for another atlas in this database"
                 )
             for name in names:
                 meta_toml = atlas.layer_path(name, ".toml").read_bytes().decode("utf-8-sig")
                 atlas.layer_meta(name)  # validated: a broken metadata file is refused
                 path = atlas.layer_path(name)
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                vid, old_digest, old_meta = current.get(name, (None, None, None))
+                if old_digest == digest and old_meta == meta_toml:
+                    report.unchanged.append(f"layers/{name}")
+                    continue
+                if changed_since_pull("layers", name, vid):
+                    conflicts.append(f"layers/{name}")
+                    continue
                 gdf = read_layer(path)
                 records, header = _raw_layer(path)
                 write_layer_version(
-                    conn, loc, name, gdf, meta_toml, replace=True, header=header, records=records
+                    conn,
+                    loc,
+                    name,
+                    gdf,
+                    meta_toml,
+                    replace=True,
+                    header=header,
+                    records=records,
+                    digest=digest,
                 )
                 del records
                 report.layers.append((name, len(gdf)))
@@ -794,25 +911,49 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
                     wanted[f"{sub}/{stem}{suffix}"] = atlas.inside(
                         atlas.root / sub / f"{stem}{suffix}"
                     ).read_bytes()
-            stored = dict(conn.execute(f"SELECT path, data FROM {s}.files").fetchall())
             for rel, data in sorted(wanted.items()):
-                if rel not in stored or bytes(stored[rel]) != data:
+                version, old = stored.get(rel, (None, None))
+                if old == data:
+                    report.unchanged.append(rel)
+                elif changed_since_pull("files", rel, version):
+                    conflicts.append(rel)
+                else:
                     write_file(conn, loc, rel, data)
-                report.files.append(rel)
+                    report.files.append(rel)
             for rel in sorted(set(stored) - set(wanted)):
+                if pulled is not None and rel not in seen["files"]:
+                    continue  # added by someone else after the pull: kept
+                if changed_since_pull("files", rel, stored[rel][0]):
+                    conflicts.append(rel)
+                    continue
                 write_file(conn, loc, rel, None)
                 report.removed.append(rel)
-            for (name,) in conn.execute(
-                f"SELECT name FROM {s}.layers WHERE current IS NOT NULL AND NOT name = ANY(%s)",
-                (names,),
-            ).fetchall():
+            for name in sorted(set(current) - set(names)):
+                if pulled is not None and name not in seen["layers"]:
+                    continue
+                if changed_since_pull("layers", name, current[name][0]):
+                    conflicts.append(f"layers/{name}")
+                    continue
                 drop_layer(conn, loc, name)
                 report.removed.append(f"layers/{name}")
+            if conflicts:
+                raise DataError(
+                    f"{safe_url(url)}: 自从 {atlas.root} 被下载后，数据库中这些内容已被他人修改 "
+                    f"(changed in the database since this folder was pulled): "
+                    f"{', '.join(conflicts)}; nothing was pushed. Pull again into a new folder, "
+                    "redo your edit there, and push that"
+                )
+        if pulled is not None:
+            # The folder now matches the database at these versions.
+            atomic_write(
+                atlas.root / MANIFEST, json.dumps(_state(conn, loc), sort_keys=True).encode()
+            )
     finally:
         conn.close()
     return report
 
 
+@database_errors
 def pull(url: str, folder: str | Path) -> SyncReport:
     """Write the database atlas at ``url`` into ``folder`` (new or empty) as a folder atlas."""
     target = Path(folder)
@@ -824,11 +965,13 @@ def pull(url: str, folder: str | Path) -> SyncReport:
     conn = connect(loc)
     try:
         target.mkdir(parents=True, exist_ok=True)
-        return sync_folder(conn, loc, target, manifest=False)
+        # The manifest remembers the versions pulled, so a later push can see conflicts.
+        return sync_folder(conn, loc, target)
     finally:
         conn.close()
 
 
+@database_errors
 def grant_reader(url: str, role: str) -> list[str]:
     """Let ``role`` (an existing role) read the public views of the atlas: layers without
     private columns. Returns the views granted."""
