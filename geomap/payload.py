@@ -38,11 +38,13 @@ class LegendItemData(TypedDict):
 class LegendData(TypedDict):
     title: str
     items: list[LegendItemData]
+    basis: str | None  #: basis of the styled column (illustrative: the page marks 示意)
 
 
 class FieldData(TypedDict):
     label: str  #: Chinese label of the column
     unit: str | None  #: unit shown after values (亩, 万元, 户)
+    basis: str | None  #: report | illustrative | derived | null (illustrative: marked 示意)
 
 
 class LayerData(TypedDict):
@@ -202,6 +204,14 @@ def _label_points(geoms: np.ndarray) -> list[list[float] | None]:
     ]
 
 
+def _style_basis(lp: LayerPlan) -> str | None:
+    """The basis of the column a choropleth or categorical style classifies by."""
+    column = lp.ml.style.column
+    if lp.ml.style.type == "single" or not column or column not in lp.fields:
+        return None
+    return lp.fields[column].basis
+
+
 def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData, bytes]:
     """The layer's block, with ``geoms`` left null, and its geometries as JSON bytes
     (spliced into the block by the caller: a large layer's text is never copied twice).
@@ -228,8 +238,12 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         "legend": {
             "title": lp.styled.legend_title or lp.title,
             "items": [{"label": i.label, "color": i.color} for i in lp.styled.legend],
+            "basis": _style_basis(lp),
         },
-        "fields": [{"label": lp.fields[c].label, "unit": lp.fields[c].unit} for c in lp.visible],
+        "fields": [
+            {"label": lp.fields[c].label, "unit": lp.fields[c].unit, "basis": lp.fields[c].basis}
+            for c in lp.visible
+        ],
         "values": [column_values(lp.frame[c]) for c in lp.visible],
         "tooltip": [position[c] for c in lp.tooltip],
         "popup": list(range(len(lp.visible))) if lp.ml.popup else [],

@@ -44,6 +44,7 @@ class FieldInfo:
     label: str
     unit: str | None
     private: bool | None  # None: not declared either way
+    basis: str | None = None  # report | illustrative | derived; None: not declared
 
 
 def _filtered(gdf: gpd.GeoDataFrame, ml: MapLayer) -> gpd.GeoDataFrame:
@@ -86,6 +87,7 @@ class LayerPlan:
                 layer.meta.label(col),
                 layer.meta.unit(col),
                 layer.meta.fields[col].private if col in layer.meta.fields else None,
+                layer.meta.fields[col].basis if col in layer.meta.fields else None,
             )
             for col in layer.gdf.columns
             if col != layer.gdf.geometry.name
@@ -103,7 +105,7 @@ class LayerPlan:
             self.illustrative = self.illustrative or table.meta.illustrative
             for col, cdef in table.meta.columns.items():
                 if col in frame.columns and col != table.meta.key:
-                    self.fields[col] = FieldInfo(cdef.label, cdef.unit, cdef.private)
+                    self.fields[col] = FieldInfo(cdef.label, cdef.unit, cdef.private, cdef.basis)
             for col in table.df.columns:
                 if col not in self.fields and col != table.meta.key and col in frame.columns:
                     self.fields[col] = FieldInfo(col, None, None)
@@ -120,8 +122,11 @@ class LayerPlan:
             frame = rollup(frame, src, ro)
             for out, label in _rollup_labels(ro, src.meta).items():
                 self.fields.setdefault(out, FieldInfo(*label, None))
-                if out in self.meta.fields and self.meta.fields[out].label:
-                    self.fields[out] = FieldInfo(self.meta.label(out), self.meta.unit(out), False)
+                declared = self.meta.fields.get(out)
+                if declared and declared.label:
+                    self.fields[out] = FieldInfo(
+                        declared.label, declared.unit, False, declared.basis
+                    )
         self.frame: gpd.GeoDataFrame = frame
         self._check_privacy()
         self.family = family_of(frame.geometry)

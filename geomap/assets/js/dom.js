@@ -35,14 +35,30 @@ window.geomap = { lib: {} };
     return unit ? text + " " + unit : text;
   }
 
+  // The short mark after an illustrative value (a split or placement the source does not
+  // give), with its one-line explanation on hover.
+  var BASIS_MARK = "（示意）";
+  var BASIS_NOTE = "示意：非报告原数，为示意拆分或示意位置；合计与报告一致";
+
+  function basisMark(basis) {
+    if (basis !== "illustrative") return null;
+    var mark = el("span", "gm-basis", BASIS_MARK);
+    mark.title = BASIS_NOTE;
+    return mark;
+  }
+
   // A table of fields (indices into layerData.fields) of feature i.
   function recordTable(layerData, i, fieldIdx) {
     var table = el("table", "gm-record");
     fieldIdx.forEach(function (f) {
       var field = layerData.fields[f];
+      var value = layerData.values[f][i];
       var tr = el("tr");
       tr.appendChild(el("th", null, field.label));
-      tr.appendChild(el("td", null, formatValue(layerData.values[f][i], field.unit)));
+      var td = el("td", null, formatValue(value, field.unit));
+      var mark = value === null || value === undefined || value === "" ? null : basisMark(field.basis);
+      if (mark) td.appendChild(mark);
+      tr.appendChild(td);
       table.appendChild(tr);
     });
     return table;
@@ -58,6 +74,7 @@ window.geomap = { lib: {} };
     escapeHtml: escapeHtml,
     el: el,
     formatValue: formatValue,
+    basisMark: basisMark,
     recordTable: recordTable,
     featureName: featureName
   };

@@ -20,7 +20,10 @@
       if (!ld.legend) return null;
       var section = el("div", "gm-legend-section");
       section.setAttribute("data-layer", ld.id);
-      section.appendChild(el("div", "gm-legend-title", ld.legend.title));
+      var title = el("div", "gm-legend-title", ld.legend.title);
+      var mark = lib.dom.basisMark(ld.legend.basis);  // a choropleth on an illustrative split
+      if (mark) title.appendChild(mark);
+      section.appendChild(title);
       ld.legend.items.forEach(function (item) {
         var row = el("div", "gm-legend-row");
         var first = ld.styles[0] || {};
