@@ -629,3 +629,16 @@ def test_a_changed_value_is_a_total_mismatch(tmp_path: Path) -> None:
     messages = " ".join(f["message"] for f in found)
     assert "income_2022" in messages and "2323.12" in messages and "2324.12" in messages
     assert all(f["severity"] == "error" for f in found)
+
+
+def test_the_report_copy_is_the_shared_report() -> None:
+    """scripts/xiping-work-report-2022.txt is the report as shared with the team."""
+    shared = [
+        p / "shared" / "source" / "xiping-work-report-2022.txt"
+        for p in ROOT.parents
+        if (p / "shared" / "source" / "xiping-work-report-2022.txt").is_file()
+    ]
+    text = REPORT_TEXT.read_text(encoding="utf-8")
+    assert "2323.12万元" in text and "C级危房29幢" in text
+    for path in shared[:1]:
+        assert path.read_bytes() == REPORT_TEXT.read_bytes()
