@@ -264,7 +264,8 @@ def _keep_curated(
     atlas: Atlas, name: str, new: dict[str, Any], *, title: str | None, kind: str | None
 ) -> dict[str, Any]:
     """On --replace, keep what a person curated in the old metadata: title, kind, hierarchy,
-    labels, units and privacy of columns that still exist."""
+    declared totals, labels, units and privacy of columns that still exist (not a field's
+    basis: the new data may be surveyed where the old was illustrative)."""
     try:
         old = load_toml(atlas.layer_path(name, ".toml"))
     except SpecError:
@@ -277,6 +278,10 @@ def _keep_curated(
     merged["fields"] = {
         col: {**entry, **_curated_entry(old, col)} for col, entry in new["fields"].items()
     }
+    for entry in merged["fields"].values():
+        # Where the old values came from says nothing about the new delivery's.
+        entry.pop("basis", None)
+        entry.pop("section", None)
     return merged
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import tomli_w
+from click.testing import CliRunner
 
+from geomap.cli.main import cli
 from geomap.errors import SpecError
 from geomap.spec import parse_layer_meta, parse_table_meta
 from geomap.totals import Total, parse_totals, verify
@@ -120,3 +126,50 @@ def test_bad_basis_and_unknown_keys_are_still_reported() -> None:
     text = "\n".join(err.value.problems)
     assert "fields.n.basis" in text and "fields.n.colour" in text
     assert "totals[0].nope" in text and "extra" in text
+
+
+def _points(path: Path, n: int) -> Path:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": f"H{i}", "rating": "C" if i < 2 else None},
+            "geometry": {"type": "Point", "coordinates": [119.48 + i * 1e-3, 28.45]},
+        }
+        for i in range(n)
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    return path
+
+
+def test_replace_keeps_totals_drops_basis_and_check_compares(tmp_path: Path) -> None:
+    """A new delivery replacing an illustrative layer: the report's totals stay and are
+    checked against it; the old basis (illustrative) is not claimed for the new data."""
+    root = tmp_path / "atlas"
+    (root / "layers").mkdir(parents=True)
+    runner = CliRunner()
+
+    def cli_run(*args: str) -> Any:
+        return runner.invoke(cli, ["--atlas", str(root), *args])
+
+    first = cli_run("add", str(_points(tmp_path / "a.geojson", 3)), "--name", "houses")
+    assert first.exit_code == 0, first.output
+    toml_path = root / "layers" / "houses.toml"
+    meta = tomllib.loads(toml_path.read_text("utf-8"))
+    assert all("basis" not in f for f in meta["fields"].values())  # add cannot know it
+    meta["fields"]["rating"].update(label="危房等级", basis="illustrative")
+    meta["totals"] = [{"value": 2, "where": {"rating": "C"}, "unit": "幢", "source": "2022(三)"}]
+    toml_path.write_text(tomli_w.dumps(meta), "utf-8")
+    assert cli_run("check").exit_code == 0
+
+    new = _points(tmp_path / "b.geojson", 1)  # one C house only
+    replaced = cli_run("add", str(new), "--name", "houses", "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    meta = tomllib.loads(toml_path.read_text("utf-8"))
+    assert meta["fields"]["rating"]["label"] == "危房等级"
+    assert "basis" not in meta["fields"]["rating"]
+    assert meta["totals"][0]["value"] == 2
+    result = cli_run("check", "--json")
+    assert result.exit_code == 1
+    (finding,) = [f for f in json.loads(result.stdout) if f["code"] == "total-mismatch"]
+    assert finding["layer"] == "houses" and finding["feature"] == "totals[0]"
+    assert "应为 2幢" in finding["message"] and "实际为 1幢" in finding["message"]
