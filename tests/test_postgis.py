@@ -90,13 +90,13 @@ def test_render_on_database_atlas_goes_to_snapshot_maps(
 ) -> None:
     folder = sample_atlas.build(tmp_path / "atlas")
     cli_ok("atlas", "push", str(folder), atlas_url)
-    result = CliRunner().invoke(cli, ["--atlas", atlas_url, "render"])
+    result = CliRunner().invoke(cli, ["--atlas", atlas_url, "render", "economy"])
     assert result.exit_code == 0, result.output
     snap = next(snapshot_cache.iterdir())
     html = (snap / "maps" / "economy.html").read_text(encoding="utf-8")
     assert "村集体经济" in html
     # The snapshot is refreshed only when the database changed: a second render skips.
-    again = CliRunner().invoke(cli, ["--atlas", atlas_url, "render"])
+    again = CliRunner().invoke(cli, ["--atlas", atlas_url, "render", "economy"])
     assert again.exit_code == 0
     assert "economy 未变化，跳过" in again.stderr
 
