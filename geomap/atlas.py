@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import fcntl
 import hashlib
 import io
 import json
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,21 +83,50 @@ def check_name(name: str, what: str) -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename."""
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename.
+
+    Portable: no POSIX-only calls (``os.fchmod`` exists on Windows only from Python 3.13),
+    and a rename refused because another program holds ``path`` open (Windows: QGIS, an
+    antivirus scan) is retried briefly, then reported as one clear error.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp creates 0600; give the file the mode an ordinary new file would get.
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        # mkstemp creates 0600; give the file the mode an ordinary new file would get
+        # (on Windows chmod only sets the read-only flag, which this mode leaves off).
+        os.chmod(tmp, 0o666 & ~_umask())
+        _replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+# How long a rename waits for another program to let go of the target (Windows only).
+REPLACE_RETRY_SECONDS = 2.0
+
+
+def _replace(tmp: str, path: Path) -> None:
+    deadline = time.monotonic() + REPLACE_RETRY_SECONDS
+    while True:
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            # POSIX never refuses a rename over an open file; Windows does while another
+            # process has it open without FILE_SHARE_DELETE.
+            if os.name != "nt":
+                raise
+            if time.monotonic() > deadline:
+                raise DataError(
+                    f"{path}: 文件被其他程序占用，无法替换 (the file is open in another program, "
+                    "e.g. QGIS or Excel); close it there and run the command again"
+                ) from None
+            time.sleep(0.1)
 
 
 def read_csv_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
@@ -160,6 +189,33 @@ def _read_or_none(path: Path) -> bytes | None:
 def _digest(path: Path) -> str | None:
     data = _read_or_none(path)
     return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` across processes, waiting up to ``timeout`` seconds.
+
+    The one place that knows about operating systems: ``filelock`` takes ``flock`` on POSIX,
+    ``msvcrt.locking`` on Windows, and an exclusively created lock file where neither exists.
+    """
+    with warnings.catch_warnings():
+        # Without fcntl (not Windows, not POSIX) filelock warns that only its soft lock is
+        # available: that lock still excludes other geomap commands, so the warning is noise.
+        warnings.simplefilter("ignore")
+        import filelock
+
+    lock = filelock.FileLock(str(path), timeout=timeout)
+    try:
+        lock.acquire(poll_interval=0.1)
+    except filelock.Timeout:
+        raise DataError(
+            f"{path}: 另一个 geomap 命令正在写入图集 (another geomap command is "
+            f"writing this atlas); waited {timeout:.0f} s, try again later"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _umask() -> int:
@@ -493,19 +549,7 @@ class Atlas:
             yield
             return
         path = self.layers_dir / ".lock"
-        with open(path, "a+b") as fh:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise DataError(
-                            f"{path}: 另一个 geomap 命令正在写入图集 (another geomap command is "
-                            f"writing this atlas); waited {timeout:.0f} s, try again later"
-                        ) from None
-                    time.sleep(0.1)
+        with exclusive_lock(path, timeout):
             self._holding_lock = True
             try:
                 self._settle_all()
@@ -513,7 +557,6 @@ class Atlas:
                 yield
             finally:
                 self._holding_lock = False
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _sweep_temp_files(self, older_than: float = TEMP_FILE_MAX_AGE) -> None:
         """Remove the hidden temporary files of writes killed half-way (never a real file:

@@ -78,9 +78,34 @@ def geometries_json(geoms: Any, precision: int = PRECISION) -> list[str | None]:
     ]
 
 
+# (single type id, multi type id, constructor) for the three families of simple geometries.
+_FAMILIES = (
+    (shapely.GeometryType.POINT, shapely.GeometryType.MULTIPOINT, shapely.multipoints),
+    (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING, shapely.multilinestrings),
+    (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON, shapely.multipolygons),
+)
+
+
+def promote_to_multi(geoms: Any) -> np.ndarray:
+    """``geoms`` with every single part made a one-part Multi* where a family is mixed.
+
+    A layer holding both Polygon and MultiPolygon (or LineString and MultiLineString, Point
+    and MultiPoint) has no one geometry type, and GDAL, QGIS and Shapefile/GeoPackage writers
+    see "Unknown (any)"; as all-Multi it has one. Layers of one kind are left as they are.
+    """
+    arr = np.array(geoms, dtype=object)
+    types = shapely.get_type_id(arr)
+    for single, multi, build in _FAMILIES:
+        singles = np.flatnonzero(types == single)
+        if len(singles) and (types == multi).any():
+            arr[singles] = build(arr[singles], indices=np.arange(len(singles)))
+    return arr
+
+
 def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
-    """Serialise ``gdf`` (already in WGS84) as a deterministic GeoJSON FeatureCollection."""
-    geom_json = geometries_json(gdf.geometry.values, precision)
+    """Serialise ``gdf`` (already in WGS84) as a deterministic GeoJSON FeatureCollection;
+    a layer that mixes single and multi parts is written all-Multi (:func:`promote_to_multi`)."""
+    geom_json = geometries_json(promote_to_multi(gdf.geometry.values), precision)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     records = gdf[columns].to_dict(orient="records") if columns else [{}] * len(gdf)
     lines = []
@@ -107,6 +132,10 @@ def _read_canonical(data: bytes) -> gpd.GeoDataFrame | None:
     Lines are taken a chunk at a time, so at most one chunk of geometry text is held beside
     the file's bytes and the finished geometries.
     """
+    if b"\r\n" in data[: len(_HEADER) + 1]:
+        # Saved on Windows (an editor, or git with core.autocrlf): CR never occurs inside a
+        # JSON string, so dropping it before each line break changes layout only.
+        data = data.replace(b"\r\n", b"\n")
     end = data.rstrip().rfind(b"\n]}")
     if not data.startswith(_HEADER) or end < 0 or end + 3 != len(data.rstrip()):
         return None

@@ -1,15 +1,28 @@
-"""The ``geomap`` command group: atlas discovery, version, and error handling in one place.
+"""The ``geomap`` command group: atlas discovery, version, console output and error handling.
 
 A :class:`~geomap.errors.GeomapError` becomes one clear message on stderr and exit code 1;
 ``--debug`` (or ``GEOMAP_DEBUG=1``) shows the traceback. Bad usage exits 2 (click's own).
+
+Console conventions, shared by every command through the helpers below: data on stdout;
+notes, progress, warnings and errors on stderr. ``-q`` silences notes and progress (never
+warnings or errors); progress appears only for work lasting over :data:`PROGRESS_DELAY`
+seconds and only on a terminal, unless ``-v``, which also prints it as plain lines into a
+log. Output never crashes on a console that cannot show a character (a GBK console on
+Windows): such characters degrade readably (``✓`` → ``√``, ``m²`` → ``m2``, else ``?``).
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import importlib
 import os
 import sys
+import threading
+import time
 import traceback
+import unicodedata
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -27,7 +40,45 @@ COMMANDS = {
     "add": "geomap.cli.add_cmd",
     "export": "geomap.cli.export_cmd",
     "atlas": "geomap.cli.atlas_cmd",
+    "export-data": "geomap.cli.export_data_cmd",
 }
+
+# Work that ends sooner than this shows no progress bar.
+PROGRESS_DELAY = 2.0
+
+# Readable stand-ins for characters a legacy console code page (GBK: cp936) cannot show.
+_STAND_INS = {"✓": "√", "✔": "√", "✗": "×", "✘": "×", "⚠": "!", "•": "·", "\u00a0": " "}
+_ERROR_HANDLER = "geomap-readable"
+
+
+def _readable(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: an unencodable character becomes a look-alike, its NFKC form
+    (``²`` → ``2``) or ``?`` -- never an exception in the middle of a command."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = []
+    for ch in exc.object[exc.start : exc.end]:
+        for candidate in (_STAND_INS.get(ch), unicodedata.normalize("NFKC", ch), "?"):
+            if candidate:
+                try:
+                    candidate.encode(exc.encoding)
+                except (UnicodeEncodeError, LookupError):
+                    continue
+                out.append(candidate)
+                break
+    return "".join(out), exc.end
+
+
+codecs.register_error(_ERROR_HANDLER, _readable)
+
+
+def readable_streams() -> None:
+    """Make stdout and stderr degrade unencodable characters instead of raising."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) != _ERROR_HANDLER:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=_ERROR_HANDLER)
 
 
 class GeomapGroup(click.Group):
@@ -67,14 +118,27 @@ class GeomapGroup(click.Group):
     help="图集目录 (atlas folder); default: $GEOMAP_ATLAS, else the nearest folder "
     "at or above the working directory holding layers/.",
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="安静：只输出数据、警告和错误 (no notes or progress)."
+)
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="详细：显示进度，输出不是终端时也显示 (progress even into a log file).",
+)
 @click.option("--debug", is_flag=True, help="出错时显示完整回溯 (show tracebacks).")
 @click.version_option(__version__, prog_name="geomap")
 @click.pass_context
-def cli(ctx: click.Context, atlas_dir: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, atlas_dir: str | None, quiet: bool, verbose: bool, debug: bool) -> None:
     """geomap: 把图层和指标表做成交互式网页地图 (GeoJSON layers + indicator tables → HTML maps)."""
+    if quiet and verbose:
+        raise click.UsageError("-q/--quiet 与 -v/--verbose 不能同时使用 (use one of them)")
+    readable_streams()
     ctx.ensure_object(dict)
     ctx.obj["atlas_dir"] = atlas_dir
     ctx.obj["debug"] = debug
+    ctx.obj["verbosity"] = -1 if quiet else 1 if verbose else 0
 
 
 def get_atlas(ctx: click.Context) -> Atlas:
@@ -84,5 +148,88 @@ def get_atlas(ctx: click.Context) -> Atlas:
     return atlas
 
 
+def verbosity() -> int:
+    """-1 with ``-q``, 1 with ``-v``, else 0."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return int(obj.get("verbosity", 0)) if isinstance(obj, dict) else 0
+
+
+def note(message: str) -> None:
+    """A note for the person at the console (stderr), silenced by ``-q``."""
+    if verbosity() >= 0:
+        click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, shown even with ``-q``."""
+    click.echo(f"警告 (warning): {message}", err=True)
+
+
+@contextlib.contextmanager
+def progress(message: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """Report long work on stderr; yields ``advance(n)`` to count ``n`` of ``total`` done.
+
+    On a terminal a rich bar (or spinner when ``total`` is None) appears once the work has
+    lasted :data:`PROGRESS_DELAY` seconds and disappears when it ends. Into a file or pipe,
+    nothing, unless ``-v``: then a line when the work starts and one when it ends.
+    """
+    level = verbosity()
+    if level < 0:
+        yield lambda n: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        if level < 1:
+            yield lambda n: None
+            return
+        done = [0]
+        started = time.perf_counter()
+        click.echo(f"{message} …" + (f" ({total:,})" if total is not None else ""), err=True)
+        yield lambda n: done.__setitem__(0, done[0] + n)
+        count = f"{done[0]:,}/{total:,}, " if total is not None else ""
+        click.echo(f"{message}: {count}{time.perf_counter() - started:.1f} s", err=True)
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    bar = Progress(*columns, TimeElapsedColumn(), console=console, transient=True)
+    task = bar.add_task(message, total=total)
+    lock = threading.Lock()
+    state = {"finished": False}
+
+    def show() -> None:
+        with lock:
+            if not state["finished"]:
+                bar.start()
+
+    timer = threading.Timer(0 if level > 0 else PROGRESS_DELAY, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield lambda n: bar.advance(task, n)
+    finally:
+        timer.cancel()
+        with lock:
+            state["finished"] = True
+            bar.stop()
+
+
 def main() -> None:
+    readable_streams()
     cli(prog_name="geomap")
+
+
+if __name__ == "__main__":
+    main()
