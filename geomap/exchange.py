@@ -323,20 +323,12 @@ def _write_ogr(
     elif fmt == "shp":
         options = {"encoding": "GBK" if encoding == "gbk" else "UTF-8"}
     geom_type = _one_type(gdf)
-    appendable = fmt in ("gpkg", "shp")
-    step = CHUNK if appendable else max(len(gdf), 1)
+    # GeoPackage and Shapefile take appends: written in chunks, with progress between them.
+    step = CHUNK if fmt in ("gpkg", "shp") else max(len(gdf), 1)
     for start in range(0, max(len(gdf), 1), step):
         part = gdf.iloc[start : start + step]
-        extra = {"append": True} if start else {}
-        if start and fmt == "gpkg":
-            extra.update(layer=meta.name)
-        pyogrio.write_dataframe(
-            part,
-            path,
-            driver=DRIVERS[fmt],
-            geometry_type=geom_type,
-            **(options if not start else {**extra, **_append_options(options)}),
-        )
+        more: dict[str, Any] = options if start == 0 else {**_append_options(options), "append": True}
+        pyogrio.write_dataframe(part, path, driver=DRIVERS[fmt], geometry_type=geom_type, **more)
         if on_progress:
             on_progress(len(part))
 

@@ -229,3 +229,20 @@ def test_shipped_layers_have_one_geometry_type_each() -> None:
     for path in sorted((root / "layers").glob("*.geojson")):
         geometry_type = pyogrio.read_info(path)["geometry_type"]
         assert geometry_type != "Unknown", path.name
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_chunked_writes_keep_every_feature_and_report_progress(
+    atlas: Path, tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geomap import exchange
+
+    monkeypatch.setattr(exchange, "CHUNK", 2)
+    done: list[int] = []
+    result = exchange.export_layer(
+        Atlas(atlas), "parcels", fmt, tmp_path / f"p.{fmt}", on_progress=done.append
+    )
+    assert done == [2, 1]
+    back = pyogrio.read_dataframe(result.path, layer="parcels" if fmt == "gpkg" else None)
+    assert back["code"].tolist() == ["P1", "P2", "P3"]
+    assert back["name"].tolist() == ["西屏地块一", "地块二", "地块三"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from geomap.add import AddReport, add_layer
-from geomap.cli.main import get_atlas
+from geomap.cli.main import get_atlas, note, progress
 from geomap.crs import describe_epsg
 from geomap.spec import KINDS
 
@@ -84,24 +84,25 @@ def command(
 ) -> None:
     """加入图层 (add a layer from a planner's file)."""
     atlas = get_atlas(ctx)
-    click.echo(f"读取 (reading) {source} …", err=True)
-    report = add_layer(
-        atlas,
-        source,
-        name=name,
-        title=title,
-        kind=kind,
-        layer=sublayer,
-        crs=crs,
-        encoding=encoding,
-        lon=lon,
-        lat=lat,
-        key=key,
-        replace=replace,
-        dry_run=dry_run,
-        strict=strict,
-        map_name=map_name,
-    )
+    note(f"读取 (reading) {source} …")
+    with progress(f"导入 (adding) {name}"):
+        report = add_layer(
+            atlas,
+            source,
+            name=name,
+            title=title,
+            kind=kind,
+            layer=sublayer,
+            crs=crs,
+            encoding=encoding,
+            lon=lon,
+            lat=lat,
+            key=key,
+            replace=replace,
+            dry_run=dry_run,
+            strict=strict,
+            map_name=map_name,
+        )
     for line in summary_lines(report):
         click.echo(line)
     if report.dry_run:

@@ -43,6 +43,9 @@ COMMANDS = {
     "export-data": "geomap.cli.export_data_cmd",
 }
 
+# Modules of optional extras: a command that needs one says which extra to install.
+OPTIONAL_MODULES = {"playwright": "export"}
+
 # Work that ends sooner than this shows no progress bar.
 PROGRESS_DELAY = 2.0
 
@@ -98,6 +101,16 @@ class GeomapGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ModuleNotFoundError as exc:
+            extra = OPTIONAL_MODULES.get((exc.name or "").split(".")[0])
+            if extra is None:
+                raise
+            click.echo(
+                f"错误 (error): 此命令需要 {exc.name} (this command needs {exc.name}); "
+                f"install it with: pip install 'geomap[{extra}]'",
+                err=True,
+            )
+            sys.exit(1)
         except (GeomapError, OSError) as exc:
             debug = (ctx.obj or {}).get("debug") or os.environ.get("GEOMAP_DEBUG") == "1"
             if debug:

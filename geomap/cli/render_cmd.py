@@ -6,7 +6,7 @@ import time
 
 import click
 
-from geomap.cli.main import get_atlas
+from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.errors import GeomapError, NotFound
 from geomap.freshness import RenderOptions, is_fresh, map_digest
 from geomap.gallery import render_index
@@ -47,25 +47,26 @@ def command(
             spec = atlas.map_spec(name)
             digest = map_digest(atlas, name, spec, options)
             if not force and is_fresh(atlas, name, digest):
-                click.echo(f"✓ {name} 未变化，跳过 (unchanged)", err=True)
+                note(f"✓ {name} 未变化，跳过 (unchanged)")
                 continue
             from geomap.render import render_map  # the full stack, only when there is work
 
-            result = render_map(atlas, name, options, spec, digest)
+            with progress(f"渲染 (rendering) {name}"):
+                result = render_map(atlas, name, options, spec, digest)
         except GeomapError as exc:
             failures.append(f"{name}: {exc}")
             click.echo(f"✗ {name}: {exc}", err=True)
             continue
         for warning in result.warnings:
-            click.echo(f"警告 (warning): {warning}", err=True)
+            warn(warning)
         state = (
             "未变化，跳过 (unchanged)"
             if result.skipped
             else f"{time.perf_counter() - started:.1f} s"
         )
-        click.echo(f"✓ {name} → {result.path.relative_to(atlas.root)}  {state}", err=True)
+        note(f"✓ {name} → {result.path.relative_to(atlas.root)}  {state}")
     index = render_index(atlas)
-    click.echo(f"✓ 目录 (index) → {index.relative_to(atlas.root)}", err=True)
+    note(f"✓ 目录 (index) → {index.relative_to(atlas.root)}")
     if failures:
         raise GeomapError(
             f"{len(failures)} 幅地图未生成 (maps failed): "
