@@ -50,14 +50,22 @@ def job(lib: str, name: str, copies: int, folder: Path) -> dict[str, float]:
             schema = {
                 "geometry": "Point",
                 "properties": {
-                    c: "float" if gdf[c].dtype.kind == "f" else "int" if gdf[c].dtype.kind in "iu" else "str"
+                    c: "float"
+                    if gdf[c].dtype.kind == "f"
+                    else "int"
+                    if gdf[c].dtype.kind in "iu"
+                    else "str"
                     for c in gdf.columns
                     if c != "geometry"
                 },
             }
             records = gdf.iterfeatures(na="null")
-            with fiona.open(shp, "w", driver="ESRI Shapefile", schema=schema, crs="EPSG:4326", encoding="GBK") as dst:
-                dst.writerecords({"geometry": f["geometry"], "properties": f["properties"]} for f in records)
+            with fiona.open(
+                shp, "w", driver="ESRI Shapefile", schema=schema, crs="EPSG:4326", encoding="GBK"
+            ) as dst:
+                dst.writerecords(
+                    {"geometry": f["geometry"], "properties": f["properties"]} for f in records
+                )
         seconds = time.perf_counter() - started
     elif name == "read":
         started = time.perf_counter()
@@ -112,7 +120,16 @@ def main() -> None:
                 runs = []
                 for _ in range(3):
                     out = subprocess.run(
-                        [sys.executable, __file__, "--copies", str(args.copies), "--job", lib, name, folder],
+                        [
+                            sys.executable,
+                            __file__,
+                            "--copies",
+                            str(args.copies),
+                            "--job",
+                            lib,
+                            name,
+                            folder,
+                        ],
                         capture_output=True,
                         text=True,
                         check=True,

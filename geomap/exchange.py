@@ -327,7 +327,9 @@ def _write_ogr(
     step = CHUNK if fmt in ("gpkg", "shp") else max(len(gdf), 1)
     for start in range(0, max(len(gdf), 1), step):
         part = gdf.iloc[start : start + step]
-        more: dict[str, Any] = options if start == 0 else {**_append_options(options), "append": True}
+        more: dict[str, Any] = (
+            options if start == 0 else {**_append_options(options), "append": True}
+        )
         pyogrio.write_dataframe(part, path, driver=DRIVERS[fmt], geometry_type=geom_type, **more)
         if on_progress:
             on_progress(len(part))
@@ -359,9 +361,7 @@ def _write_csv(gdf: gpd.GeoDataFrame, path: Path, encoding: str) -> None:
     frame.to_csv(path, index=False, encoding="utf-8-sig" if encoding == "utf-8" else encoding)
 
 
-def _describe_geopackage(
-    path: Path, table: str, aliases: dict[str, str], meta: LayerMeta
-) -> None:
+def _describe_geopackage(path: Path, table: str, aliases: dict[str, str], meta: LayerMeta) -> None:
     """Field aliases (GeoPackage schema extension) and a QGIS default style."""
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(
@@ -429,7 +429,7 @@ def _describe_geopackage(
 def _qml(aliases: dict[str, str], meta: LayerMeta, renamed: dict[str, str]) -> str:
     """A QGIS style carrying the field aliases and a label by the layer's name field."""
     rows = "\n".join(
-        f"    <alias field={quoteattr(col)} index=\"{i}\" name={quoteattr(alias)}/>"
+        f'    <alias field={quoteattr(col)} index="{i}" name={quoteattr(alias)}/>'
         for i, (col, alias) in enumerate(aliases.items())
     )
     name_field = renamed.get(meta.name_field, meta.name_field)
@@ -437,7 +437,7 @@ def _qml(aliases: dict[str, str], meta: LayerMeta, renamed: dict[str, str]) -> s
     if name_field in aliases:
         labeling = (
             '  <labeling type="simple">\n    <settings calloutType="simple">\n'
-            f"      <text-style fieldName={quoteattr(name_field)} fontSize=\"9\" "
+            f'      <text-style fieldName={quoteattr(name_field)} fontSize="9" '
             'textColor="50,50,50,255" isExpression="0"/>\n'
             '      <text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/>\n'
             "    </settings>\n  </labeling>\n"

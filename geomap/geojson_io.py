@@ -81,7 +81,11 @@ def geometries_json(geoms: Any, precision: int = PRECISION) -> list[str | None]:
 # (single type id, multi type id, constructor) for the three families of simple geometries.
 _FAMILIES = (
     (shapely.GeometryType.POINT, shapely.GeometryType.MULTIPOINT, shapely.multipoints),
-    (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING, shapely.multilinestrings),
+    (
+        shapely.GeometryType.LINESTRING,
+        shapely.GeometryType.MULTILINESTRING,
+        shapely.multilinestrings,
+    ),
     (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON, shapely.multipolygons),
 )
 

@@ -44,7 +44,9 @@ def test_progress_is_silent_into_a_file_and_plain_lines_with_verbose(sample: Pat
     assert verbose.exit_code == 0
     lines = verbose.stderr.splitlines()
     assert "渲染 (rendering) minimal …" in lines
-    assert any(line.startswith("渲染 (rendering) minimal: ") and line.endswith(" s") for line in lines)
+    assert any(
+        line.startswith("渲染 (rendering) minimal: ") and line.endswith(" s") for line in lines
+    )
     assert verbose.stdout == ""
 
 
@@ -72,7 +74,9 @@ def _stderr_on_a_terminal(*args: str) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_progress_bar_on_a_terminal_only_for_long_work_or_verbose(sample: Path, tmp_path: Path) -> None:
+def test_progress_bar_on_a_terminal_only_for_long_work_or_verbose(
+    sample: Path, tmp_path: Path
+) -> None:
     # Export takes well under PROGRESS_DELAY: no bar, just the notes.
     quick = _stderr_on_a_terminal(
         "--atlas", str(sample), "export-data", "houses", "-o", str(tmp_path / "a.gpkg")
@@ -94,8 +98,17 @@ def test_missing_optional_extra_names_the_extra(sample: Path, tmp_path: Path) ->
         "import sys\nsys.modules['playwright'] = None\n", "utf-8"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "geomap", "--atlas", str(sample), "export", "minimal",
-         "-o", str(tmp_path / "m.pdf")],
+        [
+            sys.executable,
+            "-m",
+            "geomap",
+            "--atlas",
+            str(sample),
+            "export",
+            "minimal",
+            "-o",
+            str(tmp_path / "m.pdf"),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": f"{shim}{os.pathsep}{ROOT}"},

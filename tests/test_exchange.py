@@ -123,9 +123,7 @@ def test_shapefile_gbk_has_cpg_short_names_and_qml(atlas: Path, tmp_path: Path) 
     import tomllib
 
     Atlas(atlas).write_layer("parcels", gdf, tomllib.loads(raw), replace=True)
-    path, result = export(
-        atlas, tmp_path, "--format", "shp", "--encoding", "gbk", "-o", str(out)
-    )
+    path, result = export(atlas, tmp_path, "--format", "shp", "--encoding", "gbk", "-o", str(out))
     assert path.suffix == ".shp"
     assert out.with_suffix(".cpg").read_text() == "GBK"
     dbf = out.with_suffix(".dbf").read_bytes()
@@ -167,7 +165,14 @@ def test_include_private_writes_it_and_warns(atlas: Path, tmp_path: Path) -> Non
 def test_quiet_export_keeps_the_private_warning(atlas: Path, tmp_path: Path) -> None:
     out = tmp_path / "p.geojson"
     result = run(
-        atlas, "-q", "export-data", "parcels", "--format", "geojson", "-o", str(out),
+        atlas,
+        "-q",
+        "export-data",
+        "parcels",
+        "--format",
+        "geojson",
+        "-o",
+        str(out),
         "--include-private",
     )
     assert result.exit_code == 0, result.output
@@ -199,17 +204,21 @@ def test_export_refuses_unmarked_personal_data_and_paths_into_the_atlas(
     atlas: Path, tmp_path: Path
 ) -> None:
     toml = atlas / "layers" / "parcels.toml"
-    toml.write_text(
-        toml.read_text("utf-8").replace("private = true\n", ""), "utf-8"
-    )
+    toml.write_text(toml.read_text("utf-8").replace("private = true\n", ""), "utf-8")
     result = run(atlas, "export-data", "parcels", "-o", str(tmp_path / "x.gpkg"))
     assert result.exit_code == 1 and "contact_phone" in result.stderr
     assert "private = true" in result.stderr
     assert not (tmp_path / "x.gpkg").exists()
     before = snapshot(atlas)
     inside = run(
-        atlas, "export-data", "villages", "--format", "geojson", "--replace",
-        "-o", str(atlas / "layers" / "villages.geojson"),
+        atlas,
+        "export-data",
+        "villages",
+        "--format",
+        "geojson",
+        "--replace",
+        "-o",
+        str(atlas / "layers" / "villages.geojson"),
     )
     assert inside.exit_code == 1 and "layers/" in inside.stderr
     assert snapshot(atlas) == before

@@ -85,7 +85,9 @@ def test_cli_works_without_fcntl_or_fchmod_in_chinese_paths_with_spaces(
     source = tmp_path / "收到的 数据" / "新 公园.geojson"
     source.parent.mkdir()
     # Saved on Windows: CRLF line endings.
-    source.write_bytes(json.dumps(PARK, ensure_ascii=False, indent=1).replace("\n", "\r\n").encode())
+    source.write_bytes(
+        json.dumps(PARK, ensure_ascii=False, indent=1).replace("\n", "\r\n").encode()
+    )
     added = geomap("--atlas", str(atlas), "add", str(source), "--name", "park", env=no_posix)
     assert added.returncode == 0, added.stderr.decode()
     assert (atlas / "layers" / "park.geojson").is_file()
@@ -97,9 +99,7 @@ def test_cli_works_without_fcntl_or_fchmod_in_chinese_paths_with_spaces(
     assert again.returncode == 1 and "--replace" in again.stderr.decode()
     out = tmp_path / "给 国土局" / "公园.gpkg"
     out.parent.mkdir()
-    exported = geomap(
-        "--atlas", str(atlas), "export-data", "park", "-o", str(out), env=no_posix
-    )
+    exported = geomap("--atlas", str(atlas), "export-data", "park", "-o", str(out), env=no_posix)
     assert exported.returncode == 0, exported.stderr.decode()
     assert out.is_file()
     rendered = geomap("--atlas", str(atlas), "render", "minimal", env=no_posix)
@@ -109,7 +109,11 @@ def test_cli_works_without_fcntl_or_fchmod_in_chinese_paths_with_spaces(
 
 def test_crlf_specs_tables_and_layers_are_read(sample: Path) -> None:
     """A whole atlas whose text files were saved with CRLF (git core.autocrlf on Windows)."""
-    for path in [*sample.glob("*/*.toml"), *sample.glob("data/*.csv"), *sample.glob("layers/*.geojson")]:
+    for path in [
+        *sample.glob("*/*.toml"),
+        *sample.glob("data/*.csv"),
+        *sample.glob("layers/*.geojson"),
+    ]:
         data = path.read_bytes()
         assert b"\r\n" not in data
         path.write_bytes(data.replace(b"\n", b"\r\n"))
