@@ -33,6 +33,8 @@ LABEL_MAX_FEATURES = 3000
 #: Layers with at least this many features are drawn by the fast canvas layer
 #: (assets/js/fast.js) unless the spec says ``fast = false``.
 FAST_MIN_FEATURES = 5000
+#: The footer's one explanation of the （示意） mark the page puts after illustrative values.
+BASIS_NOTE = "（示意）：该数值非报告原数，为示意拆分或示意位置；合计与报告一致。"
 #: Tooltips without a ``tooltip`` list show at most this many labelled fields.
 TOOLTIP_DEFAULT_FIELDS = 6
 
@@ -219,6 +221,8 @@ class MapPlan:
             lines.append("资料来源：" + "；".join(sources))
         if self.illustrative:
             lines.append("示意数据：图中几何位置与分项数字为示意，非测绘成果，仅合计与报告一致。")
+        if any(lp.fields[c].basis == "illustrative" for lp in self.layers for c in lp.visible):
+            lines.append(BASIS_NOTE)
         if datum == "gcj02":
             lines.append("坐标：数据为 WGS84/CGCS2000，显示时偏移至 GCJ-02 以对齐高德底图。")
         lines.append(f"由 geomap {__version__} 生成")

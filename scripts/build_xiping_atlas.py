@@ -2228,7 +2228,7 @@ VILLAGE_OUTLINE = {
     "labels": True,
     "style": {"type": "single", "color": "#737373", "fill": False, "weight": 1.0},
 }
-FOOTER = "示意数据：几何为示意，非测绘成果；标（示意）的数值为示意拆分或示意位置，合计为报告数字"
+FOOTER = "示意数据：几何为示意，非测绘成果"
 TYPE_COLORS = {
     TYPE_COMMUNITY: "#fdd0a2",
     TYPE_VILLAGE: "#c7e9c0",

@@ -65,6 +65,8 @@ def test_illustrative_split_is_marked_in_tooltip_popup_and_legend(xiping: Path, 
     # The subdistrict outline (a single style) has no such mark.
     titles = page.locator(".gm-legend-title").all_inner_texts()
     assert sum(t.endswith(MARK) for t in titles) == 1
+    # One short explanation of the mark, in the footer.
+    assert "（示意）：该数值非报告原数" in page.inner_text(".gm-footer")
 
 
 def test_report_words_are_not_marked(xiping: Path, open_page) -> None:
