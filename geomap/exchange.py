@@ -105,10 +105,9 @@ def export_layer(
     if epsg != 4326:
         gdf = gdf.to_crs(epsg)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    renamed: dict[str, str] = {}
-    if fmt == "shp":
-        renamed = _shapefile_names([c for c in gdf.columns if c != gdf.geometry.name])
-        gdf = gdf.rename(columns=renamed)
+    renamed = _shapefile_names(columns) if fmt == "shp" else {}
+    renderer = _map_renderer(atlas, name, gdf, renamed)  # by the layer's own column names
+    gdf = gdf.rename(columns=renamed)
     if encoding == "gbk":
         _check_encodable(gdf, encoding, atlas.layer_path(name))
     gdf = _plain_values(gdf)
@@ -123,9 +122,10 @@ def export_layer(
         else:
             _write_ogr(gdf, staged, fmt, meta, encoding, on_progress)
         if fmt == "gpkg":
-            _describe_geopackage(staged, name, aliases, meta)
+            _describe_geopackage(staged, name, aliases, meta, renderer)
         if fmt == "shp":
-            staged.with_suffix(".qml").write_text(_qml(aliases, meta, renamed), encoding="utf-8")
+            qml = _qml(aliases, meta, renamed, renderer)
+            staged.with_suffix(".qml").write_text(qml, encoding="utf-8")
         # The file to open first, then its companions (a Shapefile's .shx, .dbf, …).
         files = sorted(
             (p for p in work.iterdir() if p.is_file()),
@@ -361,7 +361,9 @@ def _write_csv(gdf: gpd.GeoDataFrame, path: Path, encoding: str) -> None:
     frame.to_csv(path, index=False, encoding="utf-8-sig" if encoding == "utf-8" else encoding)
 
 
-def _describe_geopackage(path: Path, table: str, aliases: dict[str, str], meta: LayerMeta) -> None:
+def _describe_geopackage(
+    path: Path, table: str, aliases: dict[str, str], meta: LayerMeta, renderer: str
+) -> None:
     """Field aliases (GeoPackage schema extension) and a QGIS default style."""
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute(
@@ -415,7 +417,7 @@ def _describe_geopackage(path: Path, table: str, aliases: dict[str, str], meta: 
                 table,
                 geometry_column[0] if geometry_column else "geom",
                 table,
-                _qml(aliases, meta, {}),
+                _qml(aliases, meta, {}, renderer),
                 f"geomap: {meta.title}",
             ),
         )
@@ -426,8 +428,107 @@ def _describe_geopackage(path: Path, table: str, aliases: dict[str, str], meta: 
         )
 
 
-def _qml(aliases: dict[str, str], meta: LayerMeta, renamed: dict[str, str]) -> str:
-    """A QGIS style carrying the field aliases and a label by the layer's name field."""
+def _map_renderer(atlas: Atlas, name: str, gdf: gpd.GeoDataFrame, renamed: dict[str, str]) -> str:
+    """A QGIS renderer with the classes of the first map that colours this layer by one of
+    its own exported columns (categorical or choropleth); "" when no map does.
+
+    The classes, colours and legend labels are the ones :func:`geomap.style.style_layer`
+    computes for the web map, so QGIS shows what the map shows.
+    """
+    from geomap.style import style_layer
+
+    meta = atlas.read_layer(name).meta
+    for map_name in atlas.map_names():
+        try:
+            spec = atlas.map_spec(map_name)
+        except GeomapError:
+            continue  # a broken spec is `check`'s business, not the export's
+        for ml in spec.layers:
+            style = ml.style
+            if ml.layer != name or ml.where or style.type not in ("categorical", "choropleth"):
+                continue
+            column = style.column or ""
+            if column not in gdf.columns:
+                continue  # a joined or private column: not in the exported file
+            kind = _symbol_kind(gdf)
+            try:
+                styled = style_layer(style, gdf, meta, kind, ml.title or meta.title, {})
+            except GeomapError:
+                continue
+            values = gdf[column]
+            field_name = renamed.get(column, column)
+            if style.type == "categorical":
+                order = [item.label for item in styled.legend if item.label != "无数据"]
+                items = "".join(
+                    f"      <category value={quoteattr(v)} label={quoteattr(v)} "
+                    f'symbol="{i}" render="true"/>\n'
+                    for i, v in enumerate(order)
+                )
+                kind_xml, tag = "categorizedSymbol", "categories"
+            else:
+                import numpy as np
+                import pandas as pd
+
+                numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+                rows = []
+                lower = float(np.nanmin(numbers))
+                for i in range(len(styled.colors)):
+                    inside = numbers[styled.classes == i]
+                    upper = float(inside.max()) if len(inside) else lower
+                    rows.append(
+                        f'      <range lower="{lower!r}" upper="{upper!r}" '
+                        f'label={quoteattr(styled.legend[i].label)} symbol="{i}" '
+                        'render="true"/>\n'
+                    )
+                    lower = upper
+                items = "".join(rows)
+                kind_xml, tag = "graduatedSymbol", "ranges"
+            symbols = "".join(_symbol(kind, str(i), c) for i, c in enumerate(styled.colors))
+            return (
+                f'  <renderer-v2 type="{kind_xml}" attr={quoteattr(field_name)} '
+                f'symbollevels="0" forceraster="0" enableorderby="0">\n'
+                f"    <{tag}>\n{items}    </{tag}>\n"
+                f"    <symbols>\n{symbols}    </symbols>\n"
+                f"  </renderer-v2>\n"
+                f"  <!-- classes of the map {map_name}: {quoteattr(spec.title)} -->\n"
+            )
+    return ""
+
+
+def _symbol_kind(gdf: gpd.GeoDataFrame) -> str:
+    types = " ".join(set(gdf.geom_type.dropna()))
+    return "point" if "Point" in types else "line" if "Line" in types else "polygon"
+
+
+def _symbol(kind: str, name: str, color: str) -> str:
+    rgb = ",".join(str(int(color.lstrip("#")[i : i + 2], 16)) for i in (0, 2, 4)) + ",255"
+    if kind == "line":
+        qgis_type, layer_class = "line", "SimpleLine"
+        options = {"line_color": rgb, "line_width": "0.6", "line_style": "solid"}
+    elif kind == "point":
+        qgis_type, layer_class = "marker", "SimpleMarker"
+        options = {"color": rgb, "name": "circle", "size": "2.4", "outline_color": "50,50,50,255"}
+    else:
+        qgis_type, layer_class = "fill", "SimpleFill"
+        options = {"color": rgb, "style": "solid", "outline_color": "80,80,80,255"}
+        options["outline_width"] = "0.26"
+    props = "".join(
+        f'            <Option name="{k}" type="QString" value={quoteattr(v)}/>\n'
+        for k, v in options.items()
+    )
+    return (
+        f'      <symbol type="{qgis_type}" name="{name}" alpha="1" clip_to_extent="1">\n'
+        f'        <layer class="{layer_class}" enabled="1" pass="0" locked="0">\n'
+        f'          <Option type="Map">\n{props}          </Option>\n'
+        "        </layer>\n      </symbol>\n"
+    )
+
+
+def _qml(
+    aliases: dict[str, str], meta: LayerMeta, renamed: dict[str, str], renderer: str = ""
+) -> str:
+    """A QGIS style: the field aliases, a label by the layer's name field, and the map's
+    classification (``renderer``, from :func:`_map_renderer`) when there is one."""
     rows = "\n".join(
         f'    <alias field={quoteattr(col)} index="{i}" name={quoteattr(alias)}/>'
         for i, (col, alias) in enumerate(aliases.items())
@@ -442,10 +543,12 @@ def _qml(aliases: dict[str, str], meta: LayerMeta, renamed: dict[str, str]) -> s
             '      <text-buffer bufferDraw="1" bufferSize="0.8" bufferColor="255,255,255,255"/>\n'
             "    </settings>\n  </labeling>\n"
         )
+    categories = "Symbology|Fields|Labeling" if renderer else "Fields|Labeling"
     return (
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        f'<qgis version="3.28.0" styleCategories="Fields|Labeling" '
+        f'<qgis version="3.28.0" styleCategories="{categories}" '
         f'labelsEnabled="{1 if labeling else 0}">\n'
+        f"{renderer}"
         f"  <aliases>\n{rows}\n  </aliases>\n{labeling}"
         "</qgis>\n"
     )

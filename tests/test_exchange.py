@@ -255,3 +255,39 @@ def test_chunked_writes_keep_every_feature_and_report_progress(
     back = pyogrio.read_dataframe(result.path, layer="parcels" if fmt == "gpkg" else None)
     assert back["code"].tolist() == ["P1", "P2", "P3"]
     assert back["name"].tolist() == ["西屏地块一", "地块二", "地块三"]
+
+
+def test_qgis_style_carries_the_maps_classes(atlas: Path, tmp_path: Path) -> None:
+    """A map colours `parcels` by area (2 equal intervals): the GeoPackage's default style
+    and the Shapefile's .qml carry those classes, colours and legend labels."""
+    import xml.etree.ElementTree as ET
+
+    (atlas / "maps" / "parcels.toml").write_text(
+        'title = "地块"\n[[layers]]\nlayer = "parcels"\n'
+        'style = { type = "choropleth", column = "declared_area_mu", '
+        'scheme = "equal_interval", k = 2, palette = "Blues" }\n',
+        "utf-8",
+    )
+    gpkg, _ = export(atlas, tmp_path, "-o", str(tmp_path / "p.gpkg"))
+    with sqlite3.connect(gpkg) as db:
+        (qml,) = db.execute("SELECT styleQML FROM layer_styles").fetchone()
+    shp, _ = export(atlas, tmp_path, "--format", "shp", "-o", str(tmp_path / "p.shp"))
+    for text, attr in (
+        (qml, "declared_area_mu"),
+        (shp.with_suffix(".qml").read_text("utf-8"), "declared_a"),
+    ):
+        root = ET.fromstring(text)
+        renderer = root.find("renderer-v2")
+        assert renderer is not None and renderer.get("type") == "graduatedSymbol"
+        assert renderer.get("attr") == attr
+        ranges = renderer.findall("ranges/range")
+        # Values 3.0, 7.25, 12.5 in two equal intervals of 3–7.75 and 7.75–12.5.
+        assert [(float(r.get("lower")), float(r.get("upper"))) for r in ranges] == [
+            (3.0, 7.25),
+            (7.25, 12.5),
+        ]
+        assert all("亩" in r.get("label", "") for r in ranges)
+        colors = [o.get("value") for o in renderer.iter("Option") if o.get("name") == "color"]
+        assert len(colors) == 2 and colors[0] != colors[1]
+        aliases = {a.get("field"): a.get("name") for a in root.iter("alias")}
+        assert aliases[attr] == "申报面积 (亩)"
