@@ -31,6 +31,7 @@ CLIENT_JS = tuple(
     for name in (
         "dom",  # shared DOM helpers; creates window.geomap
         "fast",  # the fast canvas layer for large layers
+        "hittest",  # the feature under the cursor on Leaflet-drawn layers
         "arbiter",  # tooltip and popup contents, one of each for the topmost feature
         "legend",
         "layers",  # basemaps, vector layers, labels

@@ -110,9 +110,9 @@
     this.cellItems = items;
   };
 
-  // Features whose box is near (ux, uy) within tol units, topmost (drawn last) first.
+  // Features whose box is within tol units of (ux, uy), each once.
   FastData.prototype.candidates = function (ux, uy, tol) {
-    var gr = this.grid, g = gr.g, out = [];
+    var gr = this.grid, g = gr.g, out = [], seen = {};
     var x0 = Math.floor((ux - tol - gr.minx) / gr.w), x1 = Math.floor((ux + tol - gr.minx) / gr.w);
     var y0 = Math.floor((uy - tol - gr.miny) / gr.h), y1 = Math.floor((uy + tol - gr.miny) / gr.h);
     x0 = Math.max(0, x0); y0 = Math.max(0, y0); x1 = Math.min(g - 1, x1); y1 = Math.min(g - 1, y1);
@@ -122,11 +122,14 @@
         for (var k = this.cellStart[c]; k < this.cellStart[c + 1]; k++) {
           var f = this.cellItems[k], b = this.box;
           if (ux >= b[4 * f] - tol && ux <= b[4 * f + 2] + tol &&
-              uy >= b[4 * f + 1] - tol && uy <= b[4 * f + 3] + tol && out.indexOf(f) < 0) out.push(f);
+              uy >= b[4 * f + 1] - tol && uy <= b[4 * f + 3] + tol && !seen[f]) {
+            seen[f] = true;
+            out.push(f);
+          }
         }
       }
     }
-    return out.sort(function (a, b) { return b - a; });
+    return out;
   };
 
   FastData.prototype.contains = function (f, ux, uy) {
@@ -141,23 +144,26 @@
     return inside;
   };
 
-  FastData.prototype.nearLine = function (f, ux, uy, tol) {
+  // Squared distance (units) from (ux, uy) to line feature f.
+  FastData.prototype.lineDist2 = function (f, ux, uy) {
+    var best = Infinity;
     for (var r = this.featRing[f]; r < this.featRing[f + 1]; r++) {
       for (var v = this.ringStart[r]; v + 1 < this.ringStart[r + 1]; v++) {
         var ax = this.ux[v], ay = this.uy[v], bx = this.ux[v + 1], by = this.uy[v + 1];
         var dx = bx - ax, dy = by - ay, len = dx * dx + dy * dy;
         var t = len ? Math.max(0, Math.min(1, ((ux - ax) * dx + (uy - ay) * dy) / len)) : 0;
         var px = ax + t * dx - ux, py = ay + t * dy - uy;
-        if (px * px + py * py <= tol * tol) return true;
+        best = Math.min(best, px * px + py * py);
       }
     }
-    return false;
+    return best;
   };
 
-  FastData.prototype.nearPoint = function (f, ux, uy, tol) {
+  // Squared distance (units) from (ux, uy) to point feature f.
+  FastData.prototype.pointDist2 = function (f, ux, uy) {
     var v = this.ringStart[this.featRing[f]];
     var dx = this.ux[v] - ux, dy = this.uy[v] - uy;
-    return dx * dx + dy * dy <= tol * tol;
+    return dx * dx + dy * dy;
   };
 
   function unproject(ux, uy) {
@@ -179,6 +185,11 @@
       var cls = ld.cls;
       order.sort(function (a, b) { return (cls[a] - cls[b]) || (a - b); });
       this.order = order;
+      // rank[f]: f's place in the drawing order (higher is drawn later, on top).
+      this.rank = new Int32Array(order.length);
+      for (var k = 0; k < order.length; k++) this.rank[order[k]] = k;
+      // hidden[f] = 1 for features a filter hides: not drawn, not hit.
+      this.hidden = null;
     },
 
     onAdd: function (map) {
@@ -227,6 +238,7 @@
           var drawn = 0;
           for (; i < order.length && ld.cls[order[i]] === c && drawn < BATCH; i++) {
             var f = order[i], bx = fd.box;
+            if (this.hidden && this.hidden[f]) continue;
             if (bx[4 * f] > vx1 || bx[4 * f + 2] < vx0 || bx[4 * f + 1] > vy1 || bx[4 * f + 3] < vy0) continue;
             drawn++;
             for (var r = fd.featRing[f]; r < fd.featRing[f + 1]; r++) {
@@ -269,19 +281,54 @@
 
     // The feature under a map event, or -1.
     featureAt: function (e) {
+      return this.hitAt(e.latlng);
+    },
+
+    // Half the drawn size of feature f's mark, in pixels: a point's disc with its outline,
+    // half a line's stroke. The cursor hits f when it is on the mark (plus one pixel).
+    _reachPx: function (f) {
+      var ld = this.ld, c = ld.cls[f];
+      var style = (c >= 0 ? ld.styles[c] : ld.noData) || {};
+      var weight = style.weight === undefined ? 1 : style.weight;
+      if (ld.geom === "point") return (style.radius || 5) + weight / 2 + 1;
+      return Math.max(weight / 2, 2) + 2;
+    },
+
+    // The feature under latlng: among the features whose drawn mark covers it, the nearest
+    // (a point's centre, a line's stroke; a polygon containing it is at distance 0), and of
+    // equally near ones the one drawn last (on top). -1 if none.
+    hitAt: function (latlng) {
       var map = this._map, fd = this.fast, ld = this.ld;
+      if (!map) return -1;
       var scale = 256 * Math.pow(2, map.getZoom());
-      var p = map.project(e.latlng, map.getZoom());
+      var p = map.project(latlng, map.getZoom());
       var ux = p.x / scale, uy = p.y / scale;
-      var tolPx = ld.geom === "polygon" ? 0 : ld.geom === "line" ? 5 : ((ld.styles[0] || {}).radius || 5) + 2;
-      var tol = tolPx / scale;
-      var found = fd.candidates(ux, uy, tol);
-      for (var k = 0; k < found.length; k++) {
-        var f = found[k];
-        if (ld.geom === "polygon" ? fd.contains(f, ux, uy)
-            : ld.geom === "line" ? fd.nearLine(f, ux, uy, tol) : fd.nearPoint(f, ux, uy, tol)) return f;
+      var maxReach = 0, f, k;
+      if (ld.geom !== "polygon") {
+        for (k = 0; k < ld.styles.length; k++) {
+          var s = ld.styles[k] || {};
+          maxReach = Math.max(maxReach, ld.geom === "point" ? (s.radius || 5) + (s.weight || 1) / 2 + 1
+                                                             : Math.max((s.weight || 1) / 2, 2) + 2);
+        }
+        maxReach = Math.max(maxReach, this._reachPx(-1));
       }
-      return -1;
+      var found = fd.candidates(ux, uy, maxReach / scale);
+      var best = -1, bestD = Infinity;
+      for (k = 0; k < found.length; k++) {
+        f = found[k];
+        if (this.hidden && this.hidden[f]) continue;
+        var d;
+        if (ld.geom === "polygon") {
+          if (!fd.contains(f, ux, uy)) continue;
+          d = 0;
+        } else {
+          var reach = this._reachPx(f) / scale;
+          d = ld.geom === "line" ? fd.lineDist2(f, ux, uy) : fd.pointDist2(f, ux, uy);
+          if (d > reach * reach) continue;
+        }
+        if (d < bestD || (d === bestD && this.rank[f] > this.rank[best])) { best = f; bestD = d; }
+      }
+      return best;
     },
 
     // Hits go to the page's arbiter (hooks), which shows one tooltip or popup for the
@@ -307,3 +354,4 @@
 
   lib.FastLayer = FastLayer;
 })(window.geomap.lib);
+

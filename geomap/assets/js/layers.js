@@ -58,7 +58,7 @@
         var s = styleOf(f.id);
         return L.circleMarker(latlng, Object.assign({ renderer: renderer }, s));
       },
-      onEachFeature: function (f, layer) { layer.gmIndex = f.id; }
+      onEachFeature: function (f, layer) { layer.gmIndex = f.id; layer.gmOrder = ld.order; }
     });
     // Points are drawn in class order, so the classes listed last (e.g. C and D ratings)
     // sit on top; polygons and lines keep their order.
@@ -94,7 +94,9 @@
   // Every layer of data.layers, in spec order (the last on top). Returns the layer
   // control's overlays as [layer, escaped title] pairs.
   function addLayers(map, data, state, arbiter, legend) {
-    var renderer = L.canvas({ padding: 0.5, tolerance: 4 });
+    // One canvas for the Leaflet-drawn layers, picking the feature under the cursor.
+    var renderer = new lib.HitCanvas({ padding: 0.5, tolerance: 4 });
+    state.renderer = renderer;
     var overlays = [];
     data.layers.forEach(function (ld, order) {
       ld.order = order;

@@ -34,6 +34,7 @@
       var r = mapEl.getBoundingClientRect();
       return [r.left + p.x, r.top + p.y];
     };
+    state.hitAt = function (lat, lng) { return lib.hittest.hitAt(map, state, lat, lng); };
     state.exportMode = lib.exportMode.create(map, state, mapEl,
                                              { footer: footer, notice: bases.notice });
 
