@@ -36,6 +36,11 @@ CLIENT_JS = tuple(
         "legend",
         "layers",  # basemaps, vector layers, labels
         "search",
+        "filters",  # legend items and facets hide/show features
+        "years",  # the year switch and the popup chart of indicators over years
+        "list",  # the list (清单) panel and its CSV
+        "measure",  # distance and area
+        "tools",  # home, list, measure buttons, basemap switch, fitting legend/footer
         "chrome",  # header, footer, controls
         "export",  # the print layout of `geomap export`
         "main",  # builds the map from the data block

@@ -9,7 +9,7 @@ element it sits in; the client parses it and builds every text with ``textConten
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import orjson
@@ -23,6 +23,7 @@ from geomap.geojson_io import geometries_json, json_value
 from geomap.plan import LayerPlan, MapPlan
 from geomap.spec import Style
 from geomap.style import NO_DATA_COLOR, Styled
+from geomap.years import View
 
 RENDER_PRECISION = 6  # 1e-6 degree is about 0.1 m at Xiping
 
@@ -47,6 +48,27 @@ class FieldData(TypedDict):
     basis: str | None  #: report | illustrative | derived | null (illustrative: marked 示意)
 
 
+class ViewData(TypedDict):
+    """One state of a years layer's year switch (a year, or a change between two years)."""
+
+    label: str  #: 2021年, 2022年, 变化, 变化率
+    field: int  #: field index of the values this view shows
+    cls: list[int]  #: class per feature in this view (as LayerData.cls)
+    styles: list[PathStyle]
+    noData: PathStyle
+    legend: LegendData
+    tooltip: list[int]  #: field indices the tooltip shows in this view
+
+
+class SeriesData(TypedDict):
+    """The indicator of a years layer over its years (the popup's small chart)."""
+
+    label: str  #: the indicator's name
+    unit: str | None
+    years: list[int]
+    fields: list[int]  #: field index of each year's values
+
+
 class LayerData(TypedDict):
     """One map layer. Features are numbered 0..n-1; per-feature lists are columnar."""
 
@@ -67,8 +89,15 @@ class LayerData(TypedDict):
     tooltip: list[int]  #: field indices the tooltip shows
     popup: list[int]  #: field indices the popup shows (empty: no popup)
     name: int  #: field index of the feature name, -1 when none
+    key: int  #: field index of the layer's key (the list's data-geomap-key), -1 when none
+    facets: list[int]  #: field indices offered as filters (chips of their values)
     labelAt: list[list[float] | None] | None  #: [lat, lon] of each polygon's label, or null
     fast: FastGeometry | None  #: typed-array geometry when drawn by the fast layer
+    #: years layers only (``years = true``): the year switch's views, the one shown at
+    #: open (``cls``/``styles``/``legend``/``tooltip`` above are that view's), the series
+    views: NotRequired[list[ViewData]]
+    view: NotRequired[int]
+    series: NotRequired[SeriesData]
 
 
 class BasemapData(TypedDict):
@@ -248,10 +277,38 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         "tooltip": [position[c] for c in lp.tooltip],
         "popup": list(range(len(lp.visible))) if lp.ml.popup else [],
         "name": position.get(lp.meta.name_field, -1),
+        "key": position.get(lp.meta.key, -1),
+        "facets": [position[c] for c in lp.ml.facets],
         "labelAt": _label_points(geoms) if lp.labels else None,
         "fast": encode_fast(geoms, lp.family) if lp.fast else None,
     }
+    if lp.series is not None:
+        data["views"] = [_view_data(lp, v, position) for v in lp.views]
+        data["view"] = lp.start_view
+        data["series"] = {
+            "label": lp.series.indicator,
+            "unit": lp.fields[lp.series.columns[-1]].unit,
+            "years": list(lp.series.years),
+            "fields": [position[c] for c in lp.series.columns],
+        }
     return data, geoms_text
+
+
+def _view_data(lp: LayerPlan, view: View, position: dict[str, int]) -> ViewData:
+    styles, no_data = path_styles(lp.ml.style, view.styled, lp.family)
+    return {
+        "label": view.label,
+        "field": position[view.column],
+        "cls": view.styled.classes.tolist(),
+        "styles": styles,
+        "noData": no_data,
+        "legend": {
+            "title": view.styled.legend_title or lp.title,
+            "items": [{"label": i.label, "color": i.color} for i in view.styled.legend],
+            "basis": lp.fields[view.column].basis,
+        },
+        "tooltip": [position[c] for c in view.tooltip],
+    }
 
 
 def basemap_data(bases: list[tuple[Basemap, str | None]]) -> list[BasemapData]:

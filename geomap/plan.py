@@ -23,8 +23,18 @@ from geomap.errors import DataError, PrivacyError
 from geomap.geometry import family_of
 from geomap.join import attribute_join, rollup
 from geomap.privacy import personal_kind
-from geomap.spec import LayerMeta, MapLayer, MapSpec, Rollup
+from geomap.spec import ColumnDef, LayerMeta, MapLayer, MapSpec, Rollup
 from geomap.style import Styled, style_layer
+from geomap.years import (
+    CHANGE_ABS,
+    CHANGE_PCT,
+    Series,
+    View,
+    change_columns,
+    diverging,
+    series_of,
+    year_styled,
+)
 
 Warn = Callable[[str], None]
 
@@ -95,6 +105,7 @@ class LayerPlan:
             if col != layer.gdf.geometry.name
         }
         frame = _filtered(layer.gdf, ml)
+        table_columns: dict[str, ColumnDef] = {}
         if ml.join:
             table = atlas.read_table(ml.join.table)
             for issue in table.issues:
@@ -105,6 +116,7 @@ class LayerPlan:
             if table.meta.source:
                 self.sources.append(table.meta.source)
             self.illustrative = self.illustrative or table.meta.illustrative
+            table_columns = table.meta.columns
             for col, cdef in table.meta.columns.items():
                 if col in frame.columns and col != table.meta.key:
                     self.fields[col] = FieldInfo(cdef.label, cdef.unit, cdef.private, cdef.basis)
@@ -129,6 +141,11 @@ class LayerPlan:
                     self.fields[out] = FieldInfo(
                         declared.label, declared.unit, False, declared.basis
                     )
+        self.series: Series | None = None
+        if ml.style.years:
+            self.series = series_of(table_columns, ml.style.column or "", f"地图图层 {ml.layer}")
+            if ml.style.change:
+                frame = self._add_change(frame, self.series)
         self.frame: gpd.GeoDataFrame = frame
         self._check_privacy()
         self.family = family_of(frame.geometry)
@@ -139,14 +156,67 @@ class LayerPlan:
         self.tooltip = self._tooltip()
         if ml.style.column:
             self._require([ml.style.column], "style")
+        self._require(ml.facets, "facets")
         labels = {c: (f.label, f.unit) for c, f in self.fields.items()}
         self.styled: Styled = style_layer(
             ml.style, frame, self.meta, self.family, self.title, labels
         )
+        self.views: list[View] = self._views() if self.series else []
+        if self.views:
+            self.styled = self.views[self.start_view].styled
+            self.tooltip = list(self.views[self.start_view].tooltip)
         fast = ml.fast if ml.fast is not None else len(frame) >= FAST_MIN_FEATURES
         self.cluster = ml.cluster and self.family == "point"
         self.fast = fast and not self.cluster
         self.labels = self._wants_labels()
+
+    def _add_change(self, frame: gpd.GeoDataFrame, series: Series) -> gpd.GeoDataFrame:
+        """The change columns of a years layer: first → last year, in the unit and in %."""
+        absolute, percent = change_columns(frame, series)
+        frame = frame.copy()
+        frame[CHANGE_ABS], frame[CHANGE_PCT] = absolute, percent
+        span = f"{series.years[0]}–{series.years[-1]}年{series.indicator}"
+        unit = self.fields[series.columns[-1]].unit
+        basis = "illustrative" if any(
+            self.fields[c].basis == "illustrative" for c in series.columns
+        ) else "derived"  # a change of illustrative values is itself illustrative
+        self.fields[CHANGE_ABS] = FieldInfo(f"{span}变化", unit, False, basis)
+        self.fields[CHANGE_PCT] = FieldInfo(f"{span}变化率", "%", False, basis)
+        return frame
+
+    def _views(self) -> list[View]:
+        """The year switch: one view per year (class breaks shared by all years, so colours
+        compare), then the change views (diverging about zero). The tooltip of each view
+        shows its own column in place of the indicator's other years."""
+        series, style = self.series, self.ml.style
+        assert series is not None
+        unit = self.fields[series.columns[-1]].unit
+        own = {*series.columns, CHANGE_ABS, CHANGE_PCT}
+        at = next((k for k, c in enumerate(self.tooltip) if c in own), len(self.tooltip))
+        rest = [c for c in self.tooltip if c not in own]
+
+        def tip(shown: list[str]) -> tuple[str, ...]:
+            return (*rest[:at], *shown, *rest[at:])
+
+        views = []
+        for year, col in zip(series.years, series.columns, strict=True):
+            info = self.fields[col]
+            title = f"{self.title} · {info.label}" + (f"（{info.unit}）" if info.unit else "")
+            styled = year_styled(style, self.frame, series, col, title, unit)
+            views.append(View(f"{year}年", col, styled, tip([col])))
+        if style.change:
+            ends = [series.columns[0], series.columns[-1]]
+            for label, col in (("变化", CHANGE_ABS), ("变化率", CHANGE_PCT)):
+                info = self.fields[col]
+                title = f"{self.title} · {info.label}（{info.unit}）" if info.unit else info.label
+                styled = diverging(self.frame[col], title, info.unit)
+                views.append(View(label, col, styled, tip([*ends, col])))
+        return views
+
+    @property
+    def start_view(self) -> int:
+        """The view shown when the page opens: the style's own column."""
+        return next(i for i, v in enumerate(self.views) if v.column == self.ml.style.column)
 
     @property
     def has_geometry(self) -> bool:
@@ -215,7 +285,9 @@ class MapPlan:
 
     def footer(self, datum: str) -> list[str]:
         """The footer lines: sources, the 示意 note, the datum shift, the generator."""
-        sources = merge_sources([*(s for lp in self.layers for s in lp.sources), *self.spec.sources])
+        sources = merge_sources(
+            [*(s for lp in self.layers for s in lp.sources), *self.spec.sources]
+        )
         lines = []
         if sources:
             lines.append("资料来源：" + "；".join(sources))

@@ -94,6 +94,8 @@ class ColumnDef:
     private: bool | None = None
     basis: str | None = None
     section: str | None = None
+    # Columns of one indicator in different years share this name (see geomap/years.py).
+    indicator: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class Style:
     k: int = 5
     bins: tuple[float, ...] = ()
     palette: str | None = None
+    years: bool = False  # a year switch over the indicator of `column` (choropleth)
+    change: bool = False  # with years: change views (absolute, %) first → last year
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ class MapLayer:
     rollup: tuple[Rollup, ...] = ()
     style: Style = field(default_factory=Style)
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    facets: tuple[str, ...] = ()  # categorical fields the page offers as filters
 
 
 @dataclass(frozen=True)
@@ -329,7 +334,12 @@ def parse_table_meta(name: str, data: dict[str, Any], path: Path) -> TableMeta:
             private=cr.get("private", bool),
             basis=_basis(cr),
             section=cr.text("section"),
+            indicator=cr.text("indicator"),
         )
+        if columns[str(col)].indicator and columns[str(col)].year is None:
+            cr.problem(
+                "year", "有 indicator 的列需要 year (a column with `indicator` needs `year`)"
+            )
         cr.unknown(set(cr.used))
     meta = TableMeta(
         name=name,
@@ -394,7 +404,13 @@ def _parse_style(raw: dict[str, Any], where: str, problems: list[str]) -> Style:
         k=k,
         bins=tuple(bins),
         palette=r.text("palette"),
+        years=r.get("years", bool, False),
+        change=r.get("change", bool, False),
     )
+    if style.years and stype != "choropleth":
+        r.problem("years", 'years 只用于分级样式 (years needs type = "choropleth")')
+    if style.change and not style.years:
+        r.problem("change", "change 需要 years = true (change needs years = true)")
     if stype in ("categorical", "choropleth") and not style.column:
         r.problem("column", f"{stype} 样式需要 column (a {stype} style needs a column)")
     if scheme == "user_defined" and stype == "choropleth" and not bins:
@@ -462,6 +478,10 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
             r.problem(f"where.{col}", "应为值或值列表 (expected a value or a list of values)")
             continue
         where[str(col)] = tuple(str(v) for v in values)
+    facets = r.get("facets", list, [])
+    if not all(isinstance(f, str) for f in facets):
+        r.problem("facets", "应为列名列表 (expected a list of column names)")
+        facets = []
     style_raw = r.get("style", dict, {})
     layer = MapLayer(
         layer=r.slug("layer", required=True) or "",
@@ -477,6 +497,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         rollup=tuple(rollups),
         style=_parse_style(style_raw, where_at + "style.", problems),
         where=where,
+        facets=tuple(facets),
     )
     r.unknown(set(r.used))
     return layer

@@ -96,20 +96,12 @@ def categorical(style: Style, values: pd.Series, title: str) -> Styled:
     return Styled(classes, colors, title, legend)
 
 
-def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) -> Styled:
-    assert style.column is not None
-    y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    finite = np.isfinite(y)
-    if not finite.any():
-        raise DataError(
-            f"分级列 {style.column!r} 没有数值 (choropleth column has no numbers); check the "
-            "join and the column's type in the table definition"
-        )
+def class_bounds(style: Style, data: np.ndarray) -> list[float]:
+    """Upper class bounds of a choropleth for the finite values ``data`` (the spec's scheme)."""
     # Imported here: mapclassify pulls in scipy and scikit-learn (~1.8 s), which only
     # choropleths need, so `geomap --help`, `check` and `add` start fast.
     import mapclassify
 
-    data = y[finite]
     k = min(style.k, len(np.unique(data)))
     if style.scheme == "user_defined":
         bins = sorted(style.bins)
@@ -128,11 +120,35 @@ def choropleth(style: Style, values: pd.Series, title: str, unit: str | None) ->
         classifier = mapclassify.EqualInterval(data, k=k)
     else:
         classifier = mapclassify.Quantiles(data, k=k)
-    upper = [float(b) for b in classifier.bins]
+    return [float(b) for b in classifier.bins]
+
+
+def choropleth(
+    style: Style,
+    values: pd.Series,
+    title: str,
+    unit: str | None,
+    pool: pd.Series | None = None,
+) -> Styled:
+    """Classes of ``values``; the breaks and legend come from ``pool`` when given (e.g. all
+    years of an indicator, so that one year's colours compare with another's)."""
+    assert style.column is not None
+    y = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(y)
+    p = y if pool is None else pd.to_numeric(pool, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(p).any():
+        raise DataError(
+            f"分级列 {style.column!r} 没有数值 (choropleth column has no numbers); check the "
+            "join and the column's type in the table definition"
+        )
+    data = p[np.isfinite(p)]
+    upper = class_bounds(style, data)
     n = len(upper)
     colors = _palette(style.palette or "YlOrRd", n, False)
     classes = np.full(len(y), -1, dtype=np.int32)
-    classes[finite] = np.asarray(classifier.yb, dtype=np.int32)
+    classes[finite] = np.minimum(
+        np.searchsorted(np.asarray(upper), y[finite], side="left"), n - 1
+    ).astype(np.int32)
     # Counts read better as 0, 1, 2–3 than as 0–0, 0–1, 1–3: with whole-number data a class
     # holds the integers above the previous bound up to its own.
     if np.all(np.mod(data, 1) == 0):

@@ -2108,12 +2108,15 @@ def column(
     year: int | None = None,
     basis: str = ILL,
     section: str | None = None,
+    indicator: str | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"label": label}
     if unit:
         out["unit"] = unit
     if year:
         out["year"] = year
+    if indicator:  # one indicator over several years (a year switch on maps)
+        out["indicator"] = indicator
     out["type"] = type_
     out["basis"] = basis
     if section:
@@ -2130,11 +2133,19 @@ TABLE_METADATA: dict[str, dict[str, Any]] = {
         "columns": {
             "code": column("村编码"),
             "village_name": column("村名", basis=REP),
-            "income_2021": column("2021年集体经济总收入", "number", "万元", 2021),
-            "income_2022": column("2022年集体经济总收入", "number", "万元", 2022),
+            "income_2021": column(
+                "2021年集体经济总收入", "number", "万元", 2021, indicator="集体经济总收入"
+            ),
+            "income_2022": column(
+                "2022年集体经济总收入", "number", "万元", 2022, indicator="集体经济总收入"
+            ),
             "income_growth": column("总收入增幅", "number", "%", 2022),
-            "operating_2021": column("2021年经营性收入", "number", "万元", 2021),
-            "operating_2022": column("2022年经营性收入", "number", "万元", 2022),
+            "operating_2021": column(
+                "2021年经营性收入", "number", "万元", 2021, indicator="经营性收入"
+            ),
+            "operating_2022": column(
+                "2022年经营性收入", "number", "万元", 2022, indicator="经营性收入"
+            ),
             "operating_growth": column("经营性收入增幅", "number", "%", 2022),
         },
         "totals": [

@@ -23,11 +23,29 @@
     var name = lib.dom.featureName(ld, i);
     if (name !== null) box.appendChild(el("h3", null, name));
     box.appendChild(lib.dom.recordTable(ld, i, ld.popup));
+    if (ld.series && lib.years) box.appendChild(lib.years.chart(ld, i));
     return box;
   }
 
+  // Popups pan clear of the title box (top) and the legend (bottom right).
+  function panPadding(map) {
+    var mapRect = map.getContainer().getBoundingClientRect();
+    var top = 10, right = 10;
+    var header = map.getContainer().querySelector("[data-geomap=title]");
+    if (header) top = Math.max(top, header.getBoundingClientRect().bottom - mapRect.top + 10);
+    var legend = map.getContainer().querySelector(".gm-legend");
+    if (legend && legend.offsetParent) {
+      var r = legend.getBoundingClientRect();
+      if (r.width) right = Math.max(right, mapRect.right - r.left + 10);
+    }
+    return { topLeft: [10, top], bottomRight: [right, 10] };
+  }
+
   function openPopup(map, latlng, ld, i) {
-    L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(popupContent(ld, i)).openOn(map);
+    var pad = panPadding(map);
+    L.popup({ maxWidth: 360, autoPanPaddingTopLeft: pad.topLeft,
+              autoPanPaddingBottomRight: pad.bottomRight })
+      .setLatLng(latlng).setContent(popupContent(ld, i)).openOn(map);
   }
 
   // state.layers[id].host tells whether a layer is on the map.
@@ -60,7 +78,7 @@
       }
       var click = topmost(clicked);
       clicked = [];
-      if (click && click.ld.popup.length && lastLatLng) openPopup(map, lastLatLng, click.ld, click.i);
+      if (click && click.ld.popup.length && lastLatLng && !state.measuring) openPopup(map, lastLatLng, click.ld, click.i);
     }
     function later() {
       if (!pending) { pending = true; Promise.resolve().then(settle); }

@@ -18,6 +18,7 @@
 
   function addHeader(mapEl, data) {
     var header = el("div", "gm-header");
+    header.setAttribute("data-geomap", "title");
     header.appendChild(el("h1", null, data.title));
     if (data.subtitle) header.appendChild(el("div", "gm-subtitle", data.subtitle));
     if (data.illustrative) header.appendChild(el("div", "gm-badge", "示意数据"));

@@ -45,11 +45,10 @@
   }
 
   function addLeafletLayer(map, ld, state, arbiter, legend, renderer) {
-    var styles = ld.styles;
-    var noData = ld.noData;
+    // Read from ld on each call: a year switch replaces ld.cls, ld.styles and ld.noData.
     function styleOf(i) {
       var c = ld.cls[i];
-      return c >= 0 ? styles[c] : noData;
+      return c >= 0 ? ld.styles[c] : ld.noData;
     }
     var geo = L.geoJSON(null, {
       renderer: renderer,
@@ -82,7 +81,7 @@
     host.on("mouseout", function () { arbiter.hover(ld, -1); });
     host.on("click", function (e) { if (featureOf(e) >= 0) arbiter.click(ld, featureOf(e)); });
     var entry = { data: ld, geo: geo, host: host, count: geo.getLayers().length,
-                  labels: null, legend: null, byIndex: {} };
+                  labels: null, legend: null, byIndex: {}, styleOf: styleOf };
     geo.eachLayer(function (layer) { entry.byIndex[layer.gmIndex] = layer; });
     state.layers[ld.id] = entry;
     entry.legend = legend.add(ld);
@@ -107,9 +106,23 @@
     return overlays;
   }
 
-  // Labels at zooms where they fit: a polygon's name when the polygon is wide enough.
+  // Labels at zooms where they fit: a polygon's name when its box lies within the polygon's
+  // bounds and overprints no label placed before it (the topmost layer's labels first).
+  // Features a filter hides have no label.
+  var LABEL_CHAR_PX = 13, LABEL_HEIGHT_PX = 16;
   function updateLabels(map, state) {
-    Object.keys(state.layers).forEach(function (id) {
+    var placed = [];
+    function overlaps(b) {
+      for (var k = 0; k < placed.length; k++) {
+        var p = placed[k];
+        if (b[0] < p[2] && p[0] < b[2] && b[1] < p[3] && p[1] < b[3]) return true;
+      }
+      return false;
+    }
+    var ids = Object.keys(state.layers).sort(function (a, b) {
+      return state.layers[b].data.order - state.layers[a].data.order;
+    });
+    ids.forEach(function (id) {
       var entry = state.layers[id];
       if (!entry.labels) return;
       entry.labels.clearLayers();
@@ -117,13 +130,21 @@
       var view = map.getBounds();
       entry.geo.eachLayer(function (layer) {
         var i = layer.gmIndex;
+        if (entry.hidden && entry.hidden[i]) return;
         var name = lib.dom.featureName(entry.data, i);
         var at = entry.data.labelAt[i];
         if (!name || !at || !view.contains(at)) return;
         var b = layer.getBounds();
-        var width = map.latLngToContainerPoint(b.getNorthEast()).x -
-                    map.latLngToContainerPoint(b.getSouthWest()).x;
-        if (width < name.length * 13 + 10) return;
+        var ne = map.latLngToContainerPoint(b.getNorthEast());
+        var sw = map.latLngToContainerPoint(b.getSouthWest());
+        var w = name.length * LABEL_CHAR_PX + 10;
+        if (ne.x - sw.x < w || sw.y - ne.y < LABEL_HEIGHT_PX + 4) return;
+        var c = map.latLngToContainerPoint(L.latLng(at));
+        var box = [c.x - w / 2, c.y - LABEL_HEIGHT_PX / 2, c.x + w / 2, c.y + LABEL_HEIGHT_PX / 2];
+        // Inside its own polygon's bounds, and over no label placed before it.
+        if (box[0] < sw.x || box[2] > ne.x || box[1] < ne.y || box[3] > sw.y) return;
+        if (overlaps(box)) return;
+        placed.push(box);
         var html = el("span", null, name);
         entry.labels.addLayer(L.marker(at, {
           interactive: false, keyboard: false,

@@ -18,6 +18,7 @@
     var arbiter = lib.arbiter.create(map, state);
     var legend = lib.legend.create();
     var overlays = lib.layers.addLayers(map, data, state, arbiter, legend);
+    state.layerList = data.layers.map(function (ld) { return state.layers[ld.id]; });
     function updateLabels() { lib.layers.updateLabels(map, state); }
     map.on("overlayadd overlayremove", function () { legend.update(map, state); updateLabels(); });
     map.on("zoomend moveend", updateLabels);
@@ -39,9 +40,19 @@
                                              { footer: footer, notice: bases.notice });
 
     lib.search.build(map, state);
+    var filters = lib.filters.create(map, state, legend);
+    filters.buildFacets();
+    lib.years.build(map, state, legend, filters);
+    state.filters = filters;
+    state.list = lib.list.create(map, state, filters);
+    state.measure = lib.measure.create(map, state);
+    lib.tools.build(map, data, state, { list: state.list, measure: state.measure,
+                                        bases: bases, mapEl: mapEl });
+    lib.tools.foldableFooter(footer, mapEl);
     legend.update(map, state);
     map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
     updateLabels();
+    lib.tools.fitLegend(legend.box, state);
     state.ready = true;
     return state;
   }

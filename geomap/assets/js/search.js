@@ -23,6 +23,8 @@
     }
   }
 
+  lib.search = { show: show };
+
   function build(map, state) {
     var box = el("div", "gm-search");
     var input = el("input");
@@ -62,5 +64,5 @@
     new Search({ position: "topleft" }).addTo(map);
   }
 
-  lib.search = { build: build };
+  lib.search.build = build;
 })(window.geomap.lib);
