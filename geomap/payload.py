@@ -91,6 +91,7 @@ class LayerData(TypedDict):
     name: int  #: field index of the feature name, -1 when none
     key: int  #: field index of the layer's key (the list's data-geomap-key), -1 when none
     facets: list[int]  #: field indices offered as filters (chips of their values)
+    hidden: list[int]  #: classes switched off when the page opens (legend items greyed)
     labelAt: list[list[float] | None] | None  #: [lat, lon] of each polygon's label, or null
     fast: FastGeometry | None  #: typed-array geometry when drawn by the fast layer
     #: years layers only (``years = true``): the year switch's views, the one shown at
@@ -279,6 +280,9 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         "name": position.get(lp.meta.name_field, -1),
         "key": position.get(lp.meta.key, -1),
         "facets": [position[c] for c in lp.ml.facets],
+        "hidden": [
+            k for k, item in enumerate(lp.styled.legend) if item.label in lp.ml.hidden
+        ],
         "labelAt": _label_points(geoms) if lp.labels else None,
         "fast": encode_fast(geoms, lp.family) if lp.fast else None,
     }

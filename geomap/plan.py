@@ -161,6 +161,7 @@ class LayerPlan:
         self.styled: Styled = style_layer(
             ml.style, frame, self.meta, self.family, self.title, labels
         )
+        self._check_hidden()
         self.views: list[View] = self._views() if self.series else []
         if self.views:
             self.styled = self.views[self.start_view].styled
@@ -169,6 +170,19 @@ class LayerPlan:
         self.cluster = ml.cluster and self.family == "point"
         self.fast = fast and not self.cluster
         self.labels = self._wants_labels()
+
+    def _check_hidden(self) -> None:
+        """`hidden` names categories of the layer's categorical style."""
+        if not self.ml.hidden:
+            return
+        labels = [i.label for i in self.styled.legend]
+        wrong = [h for h in self.ml.hidden if h not in labels]
+        if self.ml.style.type != "categorical" or wrong:
+            raise DataError(
+                f"地图图层 {self.ml.layer}: hidden 中的类别不存在 (hidden names no category of "
+                f"the layer's categorical style: {', '.join(repr(w) for w in wrong) or '—'}); "
+                f"categories: {', '.join(labels)}"
+            )
 
     def _add_change(self, frame: gpd.GeoDataFrame, series: Series) -> gpd.GeoDataFrame:
         """The change columns of a years layer: first → last year, in the unit and in %."""

@@ -161,6 +161,7 @@ class MapLayer:
     style: Style = field(default_factory=Style)
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
     facets: tuple[str, ...] = ()  # categorical fields the page offers as filters
+    hidden: tuple[str, ...] = ()  # legend categories switched off when the page opens
 
 
 @dataclass(frozen=True)
@@ -482,6 +483,10 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
     if not all(isinstance(f, str) for f in facets):
         r.problem("facets", "应为列名列表 (expected a list of column names)")
         facets = []
+    hidden = r.get("hidden", list, [])
+    if not all(isinstance(h, str) for h in hidden):
+        r.problem("hidden", "应为类别列表 (expected a list of category values)")
+        hidden = []
     style_raw = r.get("style", dict, {})
     layer = MapLayer(
         layer=r.slug("layer", required=True) or "",
@@ -498,6 +503,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         style=_parse_style(style_raw, where_at + "style.", problems),
         where=where,
         facets=tuple(facets),
+        hidden=tuple(hidden),
     )
     r.unknown(set(r.used))
     return layer

@@ -2371,6 +2371,9 @@ def map_specs() -> dict[str, dict[str, Any]]:
                         "scheme": "natural_breaks",
                         "k": 5,
                         "palette": "YlGn",
+                        # A year switch (2021/2022, one set of breaks) and change views.
+                        "years": True,
+                        "change": True,
                     },
                 },
             ],
@@ -2387,11 +2390,13 @@ def map_specs() -> dict[str, dict[str, Any]]:
                 {
                     "layer": "key_projects",
                     "tooltip": ["category", "status", "stage", "plan_2023"],
+                    "facets": ["status", "year"],
                     "style": status,
                 },
                 {
                     "layer": "lines",
                     "tooltip": ["type", "status", "stage", "plan_2023"],
+                    "facets": ["status", "year"],
                     "style": {**status, "weight": 4.0},
                 },
             ],
@@ -2519,6 +2524,10 @@ def map_specs() -> dict[str, dict[str, Any]]:
                         "radius": 2.5,
                     },
                     cluster=False,
+                    # Opens on the 66 hazard houses (and their list with outcomes); the
+                    # houses without hazards are one legend click away.
+                    hidden=[SAFETY_CLEAR],
+                    facets=["treatment"],
                 ),
             ],
         ),

@@ -200,9 +200,13 @@
       this.hidden = this.hidden || null;
     },
 
-    // After ld.cls or ld.styles changed (a year switch) or a filter changed: redraw.
-    restyle: function (classesChanged) {
-      if (classesChanged) this._order();
+    // After ld.cls changed (a year switch): the drawing order follows the new classes.
+    reorder: function () {
+      this._order();
+    },
+
+    // After ld.styles or a filter changed: redraw now.
+    restyle: function () {
       if (this._map) this._redraw();
     },
 

@@ -48,7 +48,7 @@
       entry.hidden = hidden;
       if (entry.host.restyle) {
         entry.host.hidden = hidden;
-        entry.host.restyle(false);
+        entry.host.restyle();
       } else if (ld.cluster) {
         var show = [], hide = [];
         entry.geo.eachLayer(function (layer) {
@@ -137,6 +137,14 @@
       var Facets = L.Control.extend({ onAdd: function () { return box; } });
       new Facets({ position: "topleft" }).addTo(map);
     }
+
+    // Classes the spec switches off at open (`hidden`): off until a legend click.
+    state.layerList.forEach(function (entry) {
+      var ld = entry.data;
+      if (!ld.hidden || !ld.hidden.length) return;
+      ld.hidden.forEach(function (k) { filterOf(ld).off[k < ld.styles.length ? k : -1] = true; });
+      apply(entry);
+    });
 
     legend.onToggle(toggleClass);
     return {

@@ -58,8 +58,8 @@
     ld.legend = v.legend;
     ld.tooltip = v.tooltip;
     if (!sameClasses && ld.filter) ld.filter.off = {};
-    if (entry.host.restyle) {
-      entry.host.restyle(true);
+    if (entry.host.reorder) {
+      entry.host.reorder(); // filters.apply below redraws it once
     } else {
       entry.geo.eachLayer(function (layer) { layer.setStyle(entry.styleOf(layer.gmIndex)); });
     }
@@ -97,7 +97,7 @@
     if (!any) return;
     L.DomEvent.disableClickPropagation(box);
     var Years = L.Control.extend({ onAdd: function () { return box; } });
-    new Years({ position: "topright" }).addTo(map);
+    new Years({ position: "topleft" }).addTo(map);
   }
 
   lib.years = { build: build, chart: chart, setView: setView };
