@@ -101,16 +101,23 @@ def measure(browser: Any, html: Path, n: int, repeat: int) -> dict[str, Any]:
     counted = page.evaluate("Object.values(geomap.layers).reduce((s, e) => s + e.count, 0)")
     if counted != n:
         raise RuntimeError(f"{counted} features drawn, expected {n}")
-    out: dict[str, Any] = {}
-    for action in ("legend", "facet", "year"):
-        runs = [page.evaluate(TIMED, action) for _ in range(2 * repeat)]  # on, off, on, off…
-        out[f"{action}_ms"] = round(statistics.median(runs), 1)
-        out[f"{action}_runs_ms"] = [round(r, 1) for r in runs]
+    out: dict[str, Any] = {"zoom": page.evaluate("geomap.map.getZoom()")}
+    # At the opening view (every feature in sight) and two levels in (features big enough
+    # to be drawn with outlines, tens of thousands still in sight).
+    for suffix, zoom_in in (("", 0), ("_z2", 2)):
+        page.evaluate(
+            "dz => { geomap.map.setZoom(geomap.map.getZoom() + dz, {animate: false}); }", zoom_in
+        )
+        for action in ("legend", "facet", "year"):
+            runs = [page.evaluate(TIMED, action) for _ in range(2 * repeat)]  # on, off, …
+            out[f"{action}{suffix}_ms"] = round(statistics.median(runs), 1)
+            out[f"{action}{suffix}_runs_ms"] = [round(r, 1) for r in runs]
     runs = []
     for _ in range(repeat):
         runs.append(page.evaluate(TIMED, "list"))  # open
-        rows = page.evaluate("document.querySelectorAll('[data-geomap=list] [data-geomap-key]')"
-                             ".length")
+        rows = page.evaluate(
+            "document.querySelectorAll('[data-geomap=list] [data-geomap-key]').length"
+        )
         page.evaluate(TIMED, "list")  # close
     out["list_ms"] = round(statistics.median(runs), 1)
     out["list_runs_ms"] = [round(r, 1) for r in runs]
@@ -135,7 +142,12 @@ def main(argv: list[str] | None = None) -> None:
         compare.log(f"python {python['python_s']:.1f} s")
         with compare.chromium() as browser:
             figures = measure(browser, out, args.size, args.repeat)
-    print(json.dumps({"size": args.size, "render_s": round(python["python_s"], 1), **figures}))
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else ""
+    print(
+        json.dumps(
+            {"size": args.size, "render_s": round(python["python_s"], 1), **figures, "load": load}
+        )
+    )
 
 
 if __name__ == "__main__":

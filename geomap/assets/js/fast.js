@@ -247,10 +247,17 @@
       // Features are drawn class by class, a few hundred per path: one path per feature
       // costs a call each, while one path of 100,000 contours overwhelms the rasteriser.
       var BATCH = 256;
+      // Polygons smaller than TINY_PX on screen are drawn as filled boxes without outline
+      // (at the opening view of 100k parcels most are 2-4 px): a path of a few hundred
+      // outlines costs most of a redraw, a box almost nothing, and at that size they look
+      // alike.
+      var TINY_PX = 4;
+      var tinyUnits = geom === "polygon" ? TINY_PX / scale : -1;
       while (i < order.length) {
         var c = ld.cls[order[i]];
         var style = c >= 0 ? ld.styles[c] : ld.noData;
         this._setStyle(ctx, style);
+        var tiny = null;
         while (i < order.length && ld.cls[order[i]] === c) {
           ctx.beginPath();
           var drawn = 0;
@@ -258,6 +265,13 @@
             var f = order[i], bx = fd.box;
             if (this.hidden && this.hidden[f]) continue;
             if (bx[4 * f] > vx1 || bx[4 * f + 2] < vx0 || bx[4 * f + 1] > vy1 || bx[4 * f + 3] < vy0) continue;
+            var bw = bx[4 * f + 2] - bx[4 * f], bh = bx[4 * f + 3] - bx[4 * f + 1];
+            if (bw < tinyUnits && bh < tinyUnits) {
+              if (!tiny) tiny = new Path2D();
+              tiny.rect(bx[4 * f] * scale - origin.x, bx[4 * f + 1] * scale - origin.y,
+                        Math.max(bw * scale, 1), Math.max(bh * scale, 1));
+              continue;
+            }
             drawn++;
             for (var r = fd.featRing[f]; r < fd.featRing[f + 1]; r++) {
               var v = fd.ringStart[r], end = fd.ringStart[r + 1];
@@ -274,6 +288,13 @@
             }
           }
           if (drawn) this._paint(ctx, style, geom);
+        }
+        if (tiny && style.fill !== false) {
+          ctx.globalAlpha = Math.max(style.fillOpacity === undefined ? 0.2 : style.fillOpacity, 0.5);
+          ctx.fill(tiny);
+        } else if (tiny && style.weight !== 0) {
+          ctx.globalAlpha = style.opacity === undefined ? 1 : style.opacity;
+          ctx.stroke(tiny);
         }
       }
       ctx.restore();

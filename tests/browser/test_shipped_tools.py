@@ -1,0 +1,76 @@
+"""The shipped Xiping maps use the page tools (issue 14, point 9): the housing map opens on
+the 66 hazard houses and lists them with their outcomes; key projects filter by status and
+year; collective economy has a 2021/2022 switch and change views."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import run
+
+pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[2]
+MAPS = ("housing-safety", "key-projects", "collective-economy")
+
+
+@pytest.fixture(scope="module")
+def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("xiping-tools")
+    for sub in ("layers", "data", "maps"):
+        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
+    result = run(root, "render", *MAPS)
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_housing_map_lists_the_66_hazard_houses_with_outcomes(xiping: Path, open_page) -> None:
+    opened = open_page(xiping / "maps" / "housing-safety.html")
+    page = opened.page
+    assert page.locator("[data-geomap=title]").inner_text().startswith("农房安全")
+    page.locator("[data-geomap=list-toggle]").click()
+    rows = page.locator("[data-geomap=list] [data-geomap-key]")
+    assert rows.count() == 66
+    header = page.locator(".gm-list-header").inner_text()
+    assert "一户一策整治" in header and "排查结果" in header
+    outcomes = rows.evaluate_all("rs => rs.map(r => r.children[2].textContent)")
+    assert outcomes.count("腾空") == 26 and outcomes.count("修缮加固") == 8
+    assert outcomes.count("日常治理") == 10
+    # The houses without hazards are one legend click away.
+    clear = page.locator("[data-geomap=legend-item]", has_text="未查出隐患")
+    assert clear.get_attribute("aria-pressed") == "false"
+    clear.click()
+    page.wait_for_function("document.querySelector('.gm-list-title').textContent.includes('11393')")
+    assert opened.console_errors == []
+
+
+def test_key_projects_filter_by_status_and_year(xiping: Path, open_page) -> None:
+    page = open_page(xiping / "maps" / "key-projects.html").page
+    chips = page.locator("[data-geomap=facet]")
+    fields = set(chips.evaluate_all("cs => cs.map(c => c.dataset.field)"))
+    assert any("状态" in f for f in fields) and "年份" in fields
+    page.locator("[data-geomap=list-toggle]").click()
+    rows = page.locator("[data-geomap=list] [data-geomap-key]")
+    before = rows.count()
+    top = page.evaluate(
+        "geomap.layerList.filter(e => geomap.map.hasLayer(e.host)).pop().data.id"
+    )  # the list shows the topmost layer: filter that one
+    year = page.locator(f".gm-facet[data-layer={top}] [data-geomap=facet][data-field=年份]").first
+    year.click()
+    assert 0 <= rows.count() < before
+    year.click()
+    assert rows.count() == before
+
+
+def test_collective_economy_switches_years_and_shows_change(xiping: Path, open_page) -> None:
+    page = open_page(xiping / "maps" / "collective-economy.html").page
+    switch = page.locator("[data-geomap=year]")
+    years = switch.evaluate("s => [...s.options].map(o => o.dataset.year || o.textContent)")
+    assert years == ["2021", "2022", "变化", "变化率"]
+    legend = page.locator(".gm-legend-section[data-layer=layer1]")
+    assert "2022年" in legend.inner_text()
+    switch.select_option(label="2021年")
+    assert "2021年" in legend.inner_text()
+    switch.select_option(label="变化")
+    assert "变化" in legend.inner_text() and "+" in legend.inner_text()
