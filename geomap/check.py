@@ -104,6 +104,8 @@ CODES: dict[str, Severity] = {
     "unknown-column": "error",
     "private-in-spec": "error",
     "choropleth-no-numbers": "error",
+    "years-no-indicator": "error",
+    "unknown-category": "error",
     # areas and privacy
     "area-mismatch": "warning",
     "unmarked-personal-data": "error",
@@ -1168,6 +1170,7 @@ def _check_map_layer(ctx: _Context, where: str, at: str, ml: MapLayer) -> Iterat
             )
     privacy = _effective_privacy(ctx, lyr, ml)
     used = [(f"{at}.tooltip", c) for c in ml.tooltip or ()]
+    used += [(f"{at}.facets", c) for c in ml.facets]
     if ml.style.column:
         used.append((f"{at}.style", ml.style.column))
     for place, col in used:
@@ -1220,6 +1223,49 @@ def check_choropleths(ctx: _Context) -> Iterator[Finding]:
                     f"maps/{name}.toml 的 layers[{i}] 按列 {column!r} 分级设色，但该列没有数值 "
                     "(the choropleth column holds no numbers); 检查连接与表的列类型 type = "
                     '"number" (check the join and the column type)',
+                )
+
+
+def check_years_and_hidden(ctx: _Context) -> Iterator[Finding]:
+    """``years-no-indicator``: `years = true` on a column that is no table column with an
+    `indicator` and a `year`; ``unknown-category``: `hidden` names no category of the
+    layer's categorical style. Both are what `render` refuses."""
+    for name, spec in ctx.specs.items():
+        for i, ml in enumerate(spec.layers):
+            at, lyr, column = f"layers[{i}]", ctx.layers.get(ml.layer), ml.style.column
+            table = ctx.tables.get(ml.join.table) if ml.join else None
+            if ml.style.years and column:
+                cdef = table.meta.columns.get(column) if table else None
+                if cdef is None or not cdef.indicator or cdef.year is None:
+                    yield _finding(
+                        "years-no-indicator",
+                        f"maps/{name}",
+                        f"{at}.style",
+                        f"maps/{name}.toml 的 {at} 设了 years = true，但分级列 {column!r} 不是带 "
+                        "indicator 和 year 的指标表列 (years = true needs a table column with "
+                        "`indicator` and `year`); 在 data/<表>.toml 的各年份列加 indicator 与 "
+                        "year (add them to each year's column)",
+                    )
+            if not ml.hidden or lyr is None:
+                continue
+            values = None
+            if table is not None and column in table.df.columns:
+                values = table.df[column]
+            elif column in lyr.gdf.columns:
+                values = lyr.gdf[column]
+            if ml.style.type != "categorical" or values is None:
+                known: list[str] = []
+            else:
+                known = sorted({str(v) for v in values.dropna()})
+            wrong = [h for h in ml.hidden if h not in known]
+            if wrong:
+                yield _finding(
+                    "unknown-category",
+                    f"maps/{name}",
+                    f"{at}.hidden",
+                    f"maps/{name}.toml 的 {at}.hidden 中的类别 {_listing(wrong)} 不是该层分类样式的"
+                    f"类别 (hidden names no category of the layer's categorical style; "
+                    f"categories: {_listing(known)}); 更正类别 (fix the value)",
                 )
 
 
@@ -1284,6 +1330,7 @@ CHECKS: tuple[Check, ...] = (
     check_joins,
     check_specs,
     check_choropleths,
+    check_years_and_hidden,
     check_personal_data,
     check_totals,
 )

@@ -187,3 +187,27 @@ def test_hidden_must_name_a_category(tmp_path: Path) -> None:
     result = run(atlas.root, "render", "y")
     assert result.exit_code == 1
     assert "没有这个村" in result.output and "西一村" in result.output
+
+
+def test_check_reports_what_render_refuses(tmp_path: Path) -> None:
+    from geomap.check import check_atlas
+
+    bad_years = years_atlas(
+        tmp_path / "a", {"type": "choropleth", "column": "households", "years": True}
+    )
+    codes = [(f.code, f.layer) for f in check_atlas(bad_years)]
+    assert ("years-no-indicator", "maps/y") in codes
+    bad_hidden = years_atlas(
+        tmp_path / "b",
+        {"type": "categorical", "column": "name"},
+        hidden=["没有这个村"],
+        facets=["nope"],
+    )
+    codes = [f.code for f in check_atlas(bad_hidden)]
+    assert "unknown-category" in codes and "unknown-column" in codes
+    good = years_atlas(
+        tmp_path / "c",
+        {"type": "choropleth", "column": "i22", "years": True, "change": True},
+        facets=["name"],
+    )
+    assert not [f for f in check_atlas(good) if f.severity == "error"]
