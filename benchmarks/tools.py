@@ -102,6 +102,22 @@ def measure(browser: Any, html: Path, n: int, repeat: int) -> dict[str, Any]:
     if counted != n:
         raise RuntimeError(f"{counted} features drawn, expected {n}")
     out: dict[str, Any] = {"zoom": page.evaluate("geomap.map.getZoom()")}
+    # Hit testing on the 100k layer: the page's own hit test at the centre of sampled parcels
+    # (each parcel is star-shaped about its centre) names that parcel, at two zooms.
+    for zoom_in in (0, 3):
+        wrong = page.evaluate(
+            """([n, dz]) => { const m = geomap.map, e = geomap.layers.layer0, bad = [];
+              m.setZoom(m.getZoom() + dz, {animate: false});
+              for (let k = 0; k < 300; k++) {
+                const f = Math.floor(k * n / 300), c = e.host.boundsOf(f).getCenter();
+                const hit = geomap.hitAt(c.lat, c.lng);
+                if (!hit || hit[1] !== f) bad.push([f, hit]);
+              }
+              return bad; }""",
+            [n, zoom_in],
+        )
+        out[f"hit_wrong_of_300_z{zoom_in}"] = len(wrong)
+    page.locator("[data-geomap=home]").click()
     # At the opening view (every feature in sight) and two levels in (features big enough
     # to be drawn with outlines, tens of thousands still in sight).
     for suffix, zoom_in in (("", 0), ("_z2", 2)):
