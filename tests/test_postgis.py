@@ -252,6 +252,10 @@ def test_map_role_reads_public_labelled_views_only(
     meta = tomllib.loads(meta_path.read_text(encoding="utf-8"))
     meta["fields"]["households"]["private"] = True
     meta_path.write_text(tomli_w.dumps(meta), encoding="utf-8")
+    table_path = folder / "data" / "economy.toml"
+    table_meta = tomllib.loads(table_path.read_text(encoding="utf-8"))
+    table_meta["columns"]["growth"]["private"] = True
+    table_path.write_text(tomli_w.dumps(table_meta), encoding="utf-8")
     cli_ok("atlas", "push", str(folder), atlas_url)
     schema = atlas_url.partition("?atlas=")[2]
     role = f"reader_{schema}"
@@ -276,11 +280,22 @@ def test_map_role_reads_public_labelled_views_only(
                 f"SELECT col_description('{schema}_map.villages'::regclass, 2)"
             ).fetchone()
             assert comment is not None and comment[0] in ("村名", "村编码")
+            # The indicator table: public columns, numbers as numbers, labels as comments.
+            rows = conn.execute(
+                f'SELECT * FROM {schema}_map."data/economy" ORDER BY code'
+            ).fetchall()
+            assert rows == [("V1", 100.5), ("V2", 250.25), ("V3", 80.0)]
+            label = conn.execute(
+                f"SELECT col_description('{schema}_map.\"data/economy\"'::regclass, 2)"
+            ).fetchone()
+            assert label == ("2022年集体经济总收入（万元）",)
             for private in (
                 f"SELECT households FROM {schema}.villages",
                 f"SELECT * FROM {schema}.layer_versions",
                 f"SELECT * FROM {schema}.files",
                 f"SELECT households FROM {schema}_map.villages",
+                f'SELECT growth FROM {schema}_map."data/economy"',
+                f"SELECT data FROM {schema}.files",
             ):
                 with pytest.raises(
                     (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedColumn)
@@ -337,3 +352,22 @@ def test_pull_edit_push_updates_only_what_changed_and_refuses_conflicts(
         "SELECT convert_from(data, 'UTF8') FROM {s}.files WHERE path = 'maps/economy.toml'",
     )
     assert stored[0][0].endswith("# mine again\n")
+
+
+def test_names_written_into_the_database_by_hand_never_become_paths(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    base, _, schema = atlas_url.partition("?atlas=")
+    with psycopg.connect(base) as conn:
+        conn.execute(f"UPDATE {schema}.layers SET name = '../../evil' WHERE name = 'roads'")
+        conn.execute(f"INSERT INTO {schema}.files VALUES ('../evil.toml', 999, 'x'::bytea)")
+    result = CliRunner().invoke(cli, ["atlas", "pull", atlas_url, str(tmp_path / "copy")])
+    assert result.exit_code == 1 and "../../evil" in result.stderr
+    assert not list(tmp_path.rglob("evil*"))
+    with psycopg.connect(base) as conn:
+        conn.execute(f"UPDATE {schema}.layers SET name = 'roads' WHERE name = '../../evil'")
+    result = CliRunner().invoke(cli, ["atlas", "pull", atlas_url, str(tmp_path / "copy2")])
+    assert result.exit_code == 1 and "../evil.toml" in result.stderr
+    assert not list(tmp_path.rglob("evil*"))

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from geomap.atlas import Atlas, atomic_write, find_root
+from geomap.atlas import Atlas, atomic_write, check_name, find_root
 from geomap.errors import DataError, GeomapError, NotFound
 from geomap.spec import SLUG, LayerMeta, parse_layer_meta
 
@@ -356,6 +356,75 @@ def _make_views(
         conn.execute(f"GRANT SELECT ON {public} TO {ident(role)}")
 
 
+def publish_table(
+    conn: psycopg.Connection[Any],
+    loc: Location,
+    name: str,
+    csv_data: bytes | None,
+    toml_data: bytes | None,
+) -> None:
+    """Inside the caller's transaction: (re)make ``<s>_map."data/<name>"``, the indicator
+    table as a real table for QGIS and the map role: its public columns only, numbers as
+    numbers, labels, units and years as column comments. The CSV and TOML in ``files`` stay
+    the atlas's own copy; a table that cannot be read is left out (``check`` reports it)."""
+    import csv
+    import io
+
+    from geomap.spec import parse_table_meta
+
+    target = ident(loc.map_schema, f"data/{name}")
+    conn.execute(f"DROP TABLE IF EXISTS {target}")
+    if csv_data is None or toml_data is None:
+        return
+    try:
+        meta = parse_table_meta(
+            name, tomllib.loads(toml_data.decode("utf-8-sig")), Path(f"data/{name}.toml")
+        )
+        rows = list(csv.reader(io.StringIO(csv_data.decode("utf-8-sig"), newline="")))
+    except (GeomapError, tomllib.TOMLDecodeError, UnicodeDecodeError, csv.Error):
+        return
+    if not rows or len(set(rows[0])) != len(rows[0]):
+        return
+    header = [h.strip() for h in rows[0]]
+    keep = [
+        i for i, h in enumerate(header) if h and not (h in meta.columns and meta.columns[h].private)
+    ]
+    numeric = {
+        i for i in keep if header[i] in meta.columns and meta.columns[header[i]].type != "text"
+    }
+    defs = ", ".join(
+        f"{ident(header[i])} {'double precision' if i in numeric else 'text'}" for i in keep
+    )
+    conn.execute(f"CREATE TABLE {target} ({defs})")
+
+    def cell(i: int, value: str) -> Any:
+        value = value.strip()
+        if i not in numeric:
+            return value
+        try:
+            return float(value) if value else None
+        except ValueError:
+            return None
+
+    with conn.cursor().copy(
+        f"COPY {target} ({', '.join(ident(header[i]) for i in keep)}) FROM STDIN"
+    ) as copy:
+        for row in rows[1:]:
+            if len(row) == len(header) and any(c.strip() for c in row):
+                copy.write_row([cell(i, row[i]) for i in keep])
+    title = meta.title + (f"（{meta.source}）" if meta.source else "")
+    conn.execute(f"COMMENT ON TABLE {target} IS {literal(title)}")
+    for i in keep:
+        cdef = meta.columns.get(header[i])
+        if cdef is None:
+            continue
+        text = cdef.label + (f"（{cdef.unit}）" if cdef.unit else "")
+        text += f" {cdef.year}年" if cdef.year and str(cdef.year) not in cdef.label else ""
+        conn.execute(f"COMMENT ON COLUMN {target}.{ident(header[i])} IS {literal(text)}")
+    for (role,) in conn.execute(f"SELECT role FROM {ident(loc.schema)}.readers").fetchall():
+        conn.execute(f"GRANT SELECT ON {target} TO {ident(role)}")
+
+
 def write_layer_version(
     conn: psycopg.Connection[Any],
     loc: Location,
@@ -370,6 +439,7 @@ def write_layer_version(
 ) -> int:
     """Inside the caller's transaction: store ``gdf`` as a new version of layer ``name`` and
     make it current. The features are copied before the layer's row is locked."""
+    check_name(name, "图层 layer")
     meta = parse_layer_meta(
         name, tomllib.loads(meta_toml), Path(f"{loc.schema}/layers/{name}.toml")
     )
@@ -533,6 +603,8 @@ def sync_folder(
             # Invalidate first: a sync killed half-way leaves a manifest that matches nothing.
             atomic_write(mpath, b"{}")
         for name, vid, meta_toml, columns, header in layers:
+            # A name written into the database by hand must not become a path.
+            check_name(name, "数据库中的图层 layer in the database")
             if old["layers"].get(name) == vid and (folder / "layers" / f"{name}.geojson").is_file():
                 continue
             data = layer_geojson(conn, loc, vid, columns, header)
@@ -920,6 +992,16 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
                 else:
                     write_file(conn, loc, rel, data)
                     report.files.append(rel)
+            # Indicator tables whose CSV or TOML changed are republished for the map role.
+            touched = {rel for rel in report.files if rel.startswith("data/")}
+            for table in sorted({Path(rel).stem for rel in touched}):
+                publish_table(
+                    conn,
+                    loc,
+                    table,
+                    wanted.get(f"data/{table}.csv"),
+                    wanted.get(f"data/{table}.toml"),
+                )
             for rel in sorted(set(stored) - set(wanted)):
                 if pulled is not None and rel not in seen["files"]:
                     continue  # added by someone else after the pull: kept
@@ -928,6 +1010,8 @@ def push(folder: str | Path, url: str, *, replace: bool = False) -> PushReport:
                     continue
                 write_file(conn, loc, rel, None)
                 report.removed.append(rel)
+                if rel.startswith("data/"):
+                    publish_table(conn, loc, Path(rel).stem, None, None)
             for name in sorted(set(current) - set(names)):
                 if pulled is not None and name not in seen["layers"]:
                     continue
