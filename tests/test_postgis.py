@@ -168,7 +168,7 @@ def test_add_and_replace_are_versions_in_one_transaction(
     cli_ok("atlas", "push", str(folder), atlas_url)
     src = folder / "layers" / "houses.geojson"
     out = cli_ok("--atlas", atlas_url, "add", str(src), "--name", "houses2", "--map", "economy")
-    assert "maps/economy.toml" in out
+    assert "maps/economy.toml" in out and "已写入数据库" in out and "houses2" in out
     spec = tomllib.loads(
         db_rows(
             atlas_url,
@@ -196,6 +196,17 @@ def test_add_and_replace_are_versions_in_one_transaction(
     )
     layers = json.loads(cli_ok("--atlas", atlas_url, "layers", "--json"))
     assert next(r for r in layers if r["name"] == "houses2")["geometry_type"] == "LineString"
+    # History lists both versions; restoring the first makes it current as a third.
+    listing = cli_ok("atlas", "history", atlas_url, "houses2").splitlines()
+    assert len(listing) == 2 and "current" in listing[1] and "current" not in listing[0]
+    cli_ok("atlas", "restore", atlas_url, "houses2", str(old_id))
+    layers = json.loads(cli_ok("--atlas", atlas_url, "layers", "--json"))
+    restored = next(r for r in layers if r["name"] == "houses2")
+    assert restored["geometry_type"] == "Point"
+    assert restored["features"] == len(sample_atlas.HOUSES)
+    assert len(cli_ok("atlas", "history", atlas_url, "houses2").splitlines()) == 3
+    result = CliRunner().invoke(cli, ["atlas", "restore", atlas_url, "houses2", "999999"])
+    assert result.exit_code == 1 and "geomap atlas history" in result.stderr
 
 
 def test_failed_add_leaves_database_unchanged(

@@ -108,11 +108,19 @@ def command(
     if report.dry_run:
         click.echo("试运行，未写入任何文件 (dry run: nothing written)")
         return
-    written = ", ".join(str(p.relative_to(atlas.root)) for p in report.written)
-    click.echo(
-        f"已写入 (written): {written}"
-        + ("（旧版本已存入 layers/.history/）" if report.replaced else "")
-    )
+    from geomap.store.postgis import DatabaseAtlas
+
+    if isinstance(atlas, DatabaseAtlas):  # one transaction; versions stay in the database
+        click.echo(
+            f"已写入数据库 (written to the database): {atlas.label} 图层 layer {name}"
+            + ("（旧版本保留在数据库中 old version kept）" if report.replaced else "")
+        )
+    else:
+        written = ", ".join(str(p.relative_to(atlas.root)) for p in report.written)
+        click.echo(
+            f"已写入 (written): {written}"
+            + ("（旧版本已存入 layers/.history/）" if report.replaced else "")
+        )
     if report.map_updated:
         click.echo(f"已加入地图 (added to map): maps/{report.map_updated}.toml")
     click.echo(

@@ -64,3 +64,28 @@ def grant_command(url: str, role: str) -> None:
     views = grant_reader(url, role)
     schema = Location.parse(url).map_schema
     click.echo(f"{role} 可读取 (may read) {schema}: {', '.join(views) or '(无 none)'}")
+
+
+@command.command(name="history")
+@click.argument("url")
+@click.argument("name", required=False)
+def history_command(url: str, name: str | None) -> None:
+    """列出版本 (list every version of the layers and files, or of layer/file NAME)."""
+    from geomap.store.postgis import history
+
+    for v in history(url, name):
+        what = f"{v.features} 个要素 features" if v.features is not None else "文件 file"
+        mark = " ← 当前 current" if v.current else ""
+        click.echo(f"{v.id:>6}  {v.created}  {v.created_by:<12} {v.name:<28} {what}{mark}")
+
+
+@command.command(name="restore")
+@click.argument("url")
+@click.argument("layer")
+@click.argument("version", type=int)
+def restore_command(url: str, layer: str, version: int) -> None:
+    """恢复旧版本 (make VERSION of LAYER current again, as a new version; nothing is lost)."""
+    from geomap.store.postgis import restore
+
+    vid = restore(url, layer, version)
+    click.echo(f"已恢复 (restored): 图层 layer {layer} 版本 {version} → 新版本 new version {vid}")

@@ -1087,3 +1087,94 @@ def grant_reader(url: str, role: str) -> list[str]:
         return views
     finally:
         conn.close()
+
+
+@dataclass(frozen=True)
+class Version:
+    id: int
+    name: str  # a layer name, or a file path such as maps/overview.toml
+    created: str
+    created_by: str
+    features: int | None  # None for a file version
+    current: bool
+
+
+@database_errors
+def history(url: str, name: str | None = None) -> list[Version]:
+    """Every version of every layer and file (or of one layer or file), oldest first."""
+    loc = Location.parse(url)
+    conn = connect(loc)
+    try:
+        require_schema(conn, loc)
+        s = ident(loc.schema)
+        rows = conn.execute(
+            f"""SELECT v.id, v.name, to_char(v.created, 'YYYY-MM-DD HH24:MI:SS'), v.created_by,
+                       v.features, l.current IS NOT DISTINCT FROM v.id
+                FROM {s}.layer_versions v LEFT JOIN {s}.layers l ON l.name = v.name
+                WHERE %(n)s::text IS NULL OR v.name = %(n)s
+                UNION ALL
+                SELECT f.version, f.path, to_char(f.created, 'YYYY-MM-DD HH24:MI:SS'),
+                       f.created_by, NULL, c.version IS NOT DISTINCT FROM f.version
+                FROM {s}.file_versions f LEFT JOIN {s}.files c ON c.path = f.path
+                WHERE f.data IS NOT NULL AND (%(n)s::text IS NULL OR f.path = %(n)s)
+                ORDER BY 1""",
+            {"n": name},
+        ).fetchall()
+        return [Version(*row) for row in rows]
+    finally:
+        conn.close()
+
+
+@database_errors
+def restore(url: str, name: str, version: int) -> int:
+    """Make an earlier version of layer ``name`` current again, as a new version (a copy of
+    its features and metadata, in one transaction). Returns the new version's id."""
+    check_name(name, "图层 layer")
+    loc = Location.parse(url)
+    conn = connect(loc)
+    try:
+        require_schema(conn, loc)
+        s = ident(loc.schema)
+        with conn.transaction():
+            row = conn.execute(
+                f"SELECT meta_toml, columns, header, features, digest FROM {s}.layer_versions "
+                "WHERE id = %s AND name = %s",
+                (version, name),
+            ).fetchone()
+            if row is None:
+                raise NotFound(
+                    f"{safe_url(url)}: 图层 {name} 没有版本 {version} (no such version); list "
+                    f"them with: geomap atlas history URL {name}"
+                )
+            meta_toml, columns, header, features, digest = row
+            new = conn.execute(f"SELECT nextval('{loc.schema}.version_seq')").fetchone()
+            assert new is not None
+            vid = int(new[0])
+            table = ident(loc.schema, f"v{vid}")
+            conn.execute(
+                f"CREATE TABLE {table} (LIKE {ident(loc.schema, f'v{version}')} INCLUDING ALL)"
+            )
+            conn.execute(f"INSERT INTO {table} SELECT * FROM {ident(loc.schema, f'v{version}')}")
+            conn.execute(
+                f"INSERT INTO {s}.layers (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+            )
+            conn.execute(f"SELECT 1 FROM {s}.layers WHERE name = %s FOR UPDATE", (name,))
+            conn.execute(
+                f"INSERT INTO {s}.layer_versions (id, name, meta_toml, columns, header, "
+                "features, digest) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    vid,
+                    name,
+                    meta_toml,
+                    json.dumps(columns, ensure_ascii=False),
+                    json.dumps(header, ensure_ascii=False) if header else None,
+                    features,
+                    digest,
+                ),
+            )
+            conn.execute(f"UPDATE {s}.layers SET current = %s WHERE name = %s", (vid, name))
+            meta = parse_layer_meta(name, tomllib.loads(meta_toml), Path(f"layers/{name}.toml"))
+            _make_views(conn, loc, name, vid, meta, [Column(*c) for c in columns])
+        return vid
+    finally:
+        conn.close()
