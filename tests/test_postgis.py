@@ -382,3 +382,38 @@ def test_names_written_into_the_database_by_hand_never_become_paths(
     result = CliRunner().invoke(cli, ["atlas", "pull", atlas_url, str(tmp_path / "copy2")])
     assert result.exit_code == 1 and "../evil.toml" in result.stderr
     assert not list(tmp_path.rglob("evil*"))
+
+
+def test_awkward_properties_round_trip_byte_for_byte(atlas_url: str, tmp_path: Path) -> None:
+    """Reserved and over-long column names, mixed and nested values, gaps in integers, a
+    null geometry and a file with a crs member all come back as they went in."""
+    folder = sample_atlas.build(tmp_path / "atlas")
+    long_name = "很长的字段名称" * 4  # 84 bytes: longer than a PostgreSQL identifier
+    lines = [
+        '{"type":"Feature","properties":{"code":"A","geom":"x","_ord":1,"c1":true,'
+        f'"{long_name}":1,"mixed":1,"nested":[1,{{"b":2,"a":[null]}}],"gap":5,"flag":true}},'
+        '"geometry":{"type":"Point","coordinates":[119.4812345,28.4512345]}}',
+        '{"type":"Feature","properties":{"code":"B","geom":null,"_ord":2,"c1":false,'
+        f'"{long_name}":2.5,"mixed":"二","nested":null,"gap":null,"flag":null}},'
+        '"geometry":null}',
+    ]
+    text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
+    (folder / "layers" / "odd.geojson").write_text(text, encoding="utf-8")
+    (folder / "layers" / "odd.toml").write_text(
+        'title = "怪"\nkind = "point"\nkey = "code"\n', encoding="utf-8"
+    )
+    crs = '{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:3857"}},"features":[]}'
+    (folder / "layers" / "projected.geojson").write_text(crs, encoding="utf-8")
+    (folder / "layers" / "projected.toml").write_text(
+        'title = "投影"\nkind = "point"\nkey = "code"\n', encoding="utf-8"
+    )
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    cli_ok("atlas", "pull", atlas_url, str(tmp_path / "copy"))
+    assert (tmp_path / "copy" / "layers" / "odd.geojson").read_text(encoding="utf-8") == text
+    pulled = json.loads((tmp_path / "copy" / "layers" / "projected.geojson").read_text())
+    assert pulled == json.loads(crs)
+    # check sees the same thing in both (not-wgs84 for the crs member included).
+    a = CliRunner().invoke(cli, ["--atlas", str(folder), "check", "--json"]).stdout
+    b = CliRunner().invoke(cli, ["--atlas", str(tmp_path / "copy"), "check", "--json"]).stdout
+    assert b.replace(str(tmp_path / "copy"), str(folder)) == a
+    assert any(f["code"] == "not-wgs84" for f in json.loads(a))

@@ -270,14 +270,20 @@ def _plan_columns(
 
     columns: list[Column] = []
     values: list[list[Any]] = []
-    for i, prop in enumerate(c for c in gdf.columns if c != gdf.geometry.name):
+    props = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    used = set(props) | _RESERVED
+    for i, prop in enumerate(props):
         if records is not None:
             vals = [json_value(r.get(prop)) for r in records]
         else:
             vals = [json_value(v) for v in gdf[prop].tolist()]
-        text = str(prop)
-        name = text if text not in _RESERVED and len(text.encode()) <= 63 else f"c{i}"
-        columns.append(Column(text, name, _sql_type(vals)))
+        name = prop
+        if prop in _RESERVED or len(prop.encode()) > 63:
+            name = f"c{i}"
+            while name in used:
+                name = "_" + name
+            used.add(name)
+        columns.append(Column(prop, name, _sql_type(vals)))
         values.append(vals)
     return columns, values
 
