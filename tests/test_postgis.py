@@ -417,3 +417,66 @@ def test_awkward_properties_round_trip_byte_for_byte(atlas_url: str, tmp_path: P
     b = CliRunner().invoke(cli, ["--atlas", str(tmp_path / "copy"), "check", "--json"]).stdout
     assert b.replace(str(tmp_path / "copy"), str(folder)) == a
     assert any(f["code"] == "not-wgs84" for f in json.loads(a))
+
+
+def test_add_to_database_matches_add_to_folder(
+    atlas_url: str, tmp_path: Path, snapshot_cache: Path
+) -> None:
+    """The same source added to a folder and to a database atlas: same layer, same
+    listing; a family mixing single and multi parts is stored all-Multi in both."""
+    folder = sample_atlas.build(tmp_path / "atlas")
+    cli_ok("atlas", "push", str(folder), atlas_url)
+    src = tmp_path / "mixed.geojson"
+    src.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "M1", "name": "甲"},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [
+                                    [119.48, 28.45],
+                                    [119.481, 28.45],
+                                    [119.481, 28.451],
+                                    [119.48, 28.45],
+                                ]
+                            ],
+                        },
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"code": "M2", "name": "乙"},
+                        "geometry": {
+                            "type": "MultiPolygon",
+                            "coordinates": [
+                                [
+                                    [
+                                        [119.482, 28.45],
+                                        [119.483, 28.45],
+                                        [119.483, 28.451],
+                                        [119.482, 28.45],
+                                    ]
+                                ]
+                            ],
+                        },
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    run(folder, "add", str(src), "--name", "mixed")
+    cli_ok("--atlas", atlas_url, "add", str(src), "--name", "mixed")
+    on_folder = json.loads(run(folder, "layers", "--json").stdout)
+    on_db = json.loads(cli_ok("--atlas", atlas_url, "layers", "--json"))
+    assert on_db == on_folder
+    types = db_rows(atlas_url, "SELECT DISTINCT ST_GeometryType(geom) FROM {s}.mixed")
+    assert types == [("ST_MultiPolygon",)]
+    snap = next(snapshot_cache.iterdir())
+    assert (snap / "layers" / "mixed.geojson").read_bytes() == (
+        folder / "layers" / "mixed.geojson"
+    ).read_bytes()

@@ -315,7 +315,14 @@ def _copy_features(
         + (defs + ", " if defs else "")
         + "geom geometry(Geometry, 4326))"
     )
-    geoms = shapely.set_srid(np.asarray(gdf.geometry.values, dtype=object), 4326)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if records is None:
+        # What a folder add writes (dumps_layer): a family mixing single and multi parts
+        # all-Multi, so the table has one geometry type for QGIS. A pushed file is kept as is.
+        from geomap.geojson_io import promote_to_multi
+
+        geoms = promote_to_multi(geoms)
+    geoms = shapely.set_srid(geoms, 4326)
     wkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
     for c, vals in zip(columns, values, strict=True):
         if c.type == "json":
