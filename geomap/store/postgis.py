@@ -30,7 +30,6 @@ rolled back by the server and leaves nothing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -682,12 +681,23 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
     return None
 
 
+def _flock(fh: Any, mode: str, wait: bool = True) -> None:
+    """Shared (``sh``), exclusive (``ex``) or no (``un``) lock on the snapshot's lock file.
+    Where there is no ``flock`` (Windows) snapshots are not locked: one command at a time."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    flag = {"sh": fcntl.LOCK_SH, "ex": fcntl.LOCK_EX, "un": fcntl.LOCK_UN}[mode]
+    fcntl.flock(fh.fileno(), flag if wait else flag | fcntl.LOCK_NB)
+
+
 def _lock_within(fh: Any, seconds: float) -> bool:
     """Take the exclusive lock on ``fh`` if it comes free within ``seconds``."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock(fh, "ex", wait=False)
             return True
         except BlockingIOError:
             if time.monotonic() > deadline:
@@ -716,11 +726,11 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
     folder.mkdir(parents=True, exist_ok=True)
     fh = open(folder / ".geomap-sync.lock", "a+b")  # noqa: SIM115 -- held until exit
     started = time.monotonic()
-    fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+    _flock(fh, "sh")
     TIMINGS["snapshot_wait_s"] = time.monotonic() - started
     state = _state(conn, loc)
     if _manifest(folder) != state:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        _flock(fh, "un")
         waited = time.monotonic()
         got = _lock_within(fh, SYNC_WAIT_S)
         TIMINGS["snapshot_wait_s"] += time.monotonic() - waited
@@ -728,11 +738,11 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
             try:
                 sync_folder(conn, loc, folder)
             finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+                _flock(fh, "sh")
         else:
             # Other commands of this user are reading the snapshot: rather than wait for
             # them, use it as it is (a consistent, older state) and say so.
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+            _flock(fh, "sh")
             print(
                 f"警告 (warning): 快照正被其他 geomap 命令使用，本次使用较早的快照 (the snapshot "
                 f"{folder} is in use by other geomap commands: this command sees the atlas as "
