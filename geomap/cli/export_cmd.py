@@ -1,13 +1,87 @@
-"""``geomap export``: a printable PNG or PDF of a map."""
+"""``geomap export``: report-grade PNG or PDF sheets of a map, or one page per feature."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from geomap.cli.main import get_atlas
-from geomap.export import ExportOptions, export_map, png_size_px
+from geomap.export import ExportOptions, default_output, export_map, png_size_px
+
+
+def _extent(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        parts = [float(v) for v in value.replace(" ", "").split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4:
+        raise click.BadParameter(
+            "give west,south,east,north in degrees, e.g. 119.43,28.42,119.53,28.48"
+        )
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def _where(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        column, sep, wanted = value.partition("=")
+        if not sep or not column:
+            raise click.BadParameter(f"{value!r}: write FIELD=VALUE, e.g. type=行政村")
+        out.append((column.strip(), wanted.strip()))
+    return tuple(out)
+
+
+class _Progress:
+    """A rich progress bar on stderr: pages done / total, pages per second, time left."""
+
+    def __init__(self, label: str) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("页"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("剩余"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.label = label
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.bar.add_task(self.label, total=total, rate="")
+        task = self.bar.tasks[0]
+        speed = task.speed if done else None
+        rate = f"{speed:.2f} 页/秒" if speed else ""
+        self.bar.update(self.task, completed=done, total=total, rate=rate)
 
 
 @click.command(name="export")
@@ -35,12 +109,41 @@ from geomap.export import ExportOptions, export_map, png_size_px
     show_default=True,
     help="PNG 分辨率 (dots per inch; A4 landscape at 150 dpi is 1754×1240 px).",
 )
-@click.option("--basemap", help="底图 (basemap), default: the map's own; `none` for no tiles.")
+@click.option(
+    "--basemap",
+    help="底图 (basemap), default: the map's own; `none` for no tiles (use it offline).",
+)
+@click.option(
+    "--extent",
+    "--bbox",
+    "extent",
+    callback=_extent,
+    metavar="W,S,E,N",
+    help="图幅范围，经纬度 (frame this lon/lat extent instead of the map's layers).",
+)
+@click.option(
+    "--layer-extent",
+    metavar="LAYER",
+    help="按此图层的范围取图 (frame the map on this layer's features).",
+)
+@click.option(
+    "--each",
+    metavar="LAYER",
+    help="一要素一图 (one page per feature of LAYER, with a cover and an index).",
+)
+@click.option(
+    "--where",
+    multiple=True,
+    callback=_where,
+    metavar="FIELD=VALUE",
+    help="只导出符合条件的要素 (with --each; repeatable; FIELD is a column or its label).",
+)
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="输出文件 (default: maps/<MAP>.<format>).",
+    type=click.Path(path_type=Path),
+    help="输出文件 (default: exports/<MAP>.<format>; with --each exports/<MAP>-<LAYER>.pdf, "
+    "or a folder exports/<MAP>-<LAYER>/ of PNGs).",
 )
 @click.pass_context
 def command(
@@ -51,19 +154,37 @@ def command(
     landscape: bool,
     dpi: int,
     basemap: str | None,
+    extent: tuple[float, float, float, float] | None,
+    layer_extent: str | None,
+    each: str | None,
+    where: tuple[tuple[str, str], ...],
     output: Path | None,
 ) -> None:
-    """导出打印图 (export a printable PNG/PDF with title, legend, scale bar, north arrow)."""
+    """导出打印图 (export a report-grade PNG/PDF sheet: the map filling its frame, every
+    feature named, title, legend, scale bar, north arrow, sources; --each: one page per
+    feature)."""
     atlas = get_atlas(ctx)
-    out = output or atlas.map_path(map_name, f".{fmt}")
-    options = ExportOptions(format=fmt, paper=paper, landscape=landscape, dpi=dpi, basemap=basemap)
-    click.echo(f"导出 (exporting) {map_name} → {out} …", err=True)
+    options = ExportOptions(
+        format=fmt,
+        paper=paper,
+        landscape=landscape,
+        dpi=dpi,
+        basemap=basemap,
+        extent=extent,
+        layer_extent=layer_extent,
+        each=each,
+        where=where,
+    )
+    out = output or default_output(atlas, map_name, options)
+    click.echo(f"导出 (exporting) {map_name} → {out}", err=True)
     warnings: list[str] = []
-    export_map(atlas, map_name, out, options, warnings)
+    with _Progress("出图") as progress:
+        result = export_map(atlas, map_name, out, options, warnings, progress)
     for warning in warnings:
         click.echo(f"警告 (warning): {warning}", err=True)
     size = ""
     if fmt == "png":
         width, height = png_size_px(paper, landscape, dpi)
         size = f", {width}×{height} px"
-    click.echo(f"{out} ({paper} {'横向' if landscape else '纵向'}{size})")
+    pages = f", {result.pages} 页" if each else ""
+    click.echo(f"{out} ({paper} {'横向' if landscape else '纵向'}{size}{pages})")

@@ -36,8 +36,9 @@
       return [r.left + p.x, r.top + p.y];
     };
     state.hitAt = function (lat, lng) { return lib.hittest.hitAt(map, state, lat, lng); };
-    state.exportMode = lib.exportMode.create(map, state, mapEl,
-                                             { footer: footer, notice: bases.notice });
+    var sheet = lib.exportMode.create(state);
+    state.exportMode = sheet.apply;  // the printed sheet of `geomap export`
+    state.sheetTiles = sheet.tiles;
 
     lib.search.build(map, state);
     var filters = lib.filters.create(map, state, legend);
