@@ -747,7 +747,10 @@ def _write(
 
 
 def _join_pdfs(parts: list[bytes], title: str) -> bytes:
-    from pypdf import PdfWriter
+    try:
+        from pypdf import PdfWriter
+    except ImportError:  # pragma: no cover - pypdf comes with the [export] extra
+        raise GeomapError("多页导出需要 pypdf (pip install 'geomap[export]')") from None
 
     writer = PdfWriter()
     for part in parts:
