@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from geomap.cli.main import get_atlas
+from geomap.cli.main import get_atlas, note, verbosity, warn
 from geomap.export import ExportOptions, default_output, export_map, png_size_px
 
 
@@ -40,10 +41,32 @@ def _where(
 
 
 class _Progress:
-    """A rich progress bar on stderr: pages done / total, pages per second, time left."""
+    """Pages done on stderr, as the other commands report progress (``-q`` silences it).
+
+    On a terminal a rich bar: pages done / total, pages per second, time elapsed and left.
+    Into a file or pipe nothing, unless ``-v``: then a line when the work starts and one
+    with the count and the rate when it ends.
+    """
 
     def __init__(self, label: str) -> None:
         from rich.console import Console
+
+        self.label = label
+        self.level = verbosity()
+        self.console = Console(stderr=True)
+        self.bar: Any = None
+        self.task: Any = None
+        self.done = 0
+        self.total = 0
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> _Progress:
+        if self.level < 0:
+            return self
+        if not self.console.is_terminal:
+            if self.level > 0:
+                click.echo(f"{self.label} …", err=True)
+            return self
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -57,29 +80,34 @@ class _Progress:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("页"),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("页 {task.fields[rate]}"),
             TimeElapsedColumn(),
             TextColumn("剩余"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
+            console=self.console,
+            transient=True,
         )
-        self.label = label
-        self.task: Any = None
-
-    def __enter__(self) -> _Progress:
         self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.bar is not None:
+            self.bar.stop()
+        elif self.level > 0 and self.total:
+            seconds = time.perf_counter() - self.started
+            click.echo(
+                f"{self.label}: {self.done}/{self.total} 页, {seconds:.1f} s"
+                f" ({seconds / max(self.done, 1):.1f} s/页)",
+                err=True,
+            )
 
     def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if self.bar is None:
+            return
         if self.task is None:
             self.task = self.bar.add_task(self.label, total=total, rate="")
-        task = self.bar.tasks[0]
-        speed = task.speed if done else None
+        speed = self.bar.tasks[0].speed if done else None
         rate = f"{speed:.2f} 页/秒" if speed else ""
         self.bar.update(self.task, completed=done, total=total, rate=rate)
 
@@ -176,12 +204,12 @@ def command(
         where=where,
     )
     out = output or default_output(atlas, map_name, options)
-    click.echo(f"导出 (exporting) {map_name} → {out}", err=True)
+    note(f"导出 (exporting) {map_name} → {out}")
     warnings: list[str] = []
-    with _Progress("出图") as progress:
+    with _Progress("出图 (pages)") as progress:
         result = export_map(atlas, map_name, out, options, warnings, progress)
     for warning in warnings:
-        click.echo(f"警告 (warning): {warning}", err=True)
+        warn(warning)
     size = ""
     if fmt == "png":
         width, height = png_size_px(paper, landscape, dpi)

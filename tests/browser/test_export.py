@@ -100,8 +100,9 @@ def test_every_key_project_is_named_on_the_key_projects_sheet(xiping: Path) -> N
 
 
 def test_default_output_is_exports_not_maps(xiping: Path) -> None:
-    result = run(xiping, "export", "water-land", "--basemap", "none")
+    result = run(xiping, "-q", "export", "water-land", "--basemap", "none")
     assert result.exit_code == 0, result.output
+    assert "导出" not in result.stderr and "出图" not in result.stderr  # -q: no notes, no bar
     out = xiping / "exports" / "water-land.pdf"
     assert out.is_file() and pdf_pages(out) == 1
     assert not (xiping / "maps" / "water-land.pdf").exists()
@@ -172,7 +173,9 @@ def map_layer_names(root: Path, map_name: str, layer: str) -> list[str]:
 
 
 def test_each_village_gets_a_page_with_cover_and_index(xiping: Path) -> None:
-    result = run(xiping, "export", "collective-economy", "--each", "villages", "--basemap", "none")
+    result = run(
+        xiping, "-v", "export", "collective-economy", "--each", "villages", "--basemap", "none"
+    )
     assert result.exit_code == 0, result.output
     out = xiping / "exports" / "collective-economy-villages.pdf"
     names = map_layer_names(xiping, "collective-economy", "villages")
