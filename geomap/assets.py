@@ -113,9 +113,7 @@ def client_script() -> str:
 def page_files() -> list[str]:
     """Every asset a rendered page may contain (the freshness digest hashes them all)."""
     folder = resources.files("geomap") / "assets"
-    images = sorted(
-        f"leaflet/images/{p.name}" for p in (folder / "leaflet" / "images").iterdir()
-    )
+    images = sorted(f"leaflet/images/{p.name}" for p in (folder / "leaflet" / "images").iterdir())
     return [*CLIENT_JS, CLIENT_CSS, LEAFLET_JS, LEAFLET_CSS, *images, CLUSTER_JS, *CLUSTER_CSS]
 
 

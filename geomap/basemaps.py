@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import xyzservices.providers as xyz
 
@@ -109,6 +111,12 @@ PROVIDERS: dict[str, Basemap] = {
     ),
 }
 DEFAULT = "amap"
+
+
+def primary(config: Mapping[str, Any], spec_basemap: str | None, override: str | None) -> str:
+    """The basemap a map is drawn on: ``--basemap``, else the spec's ``basemap``, else
+    atlas.toml's, else :data:`DEFAULT`. (Whether it exists is for :func:`get` to say.)"""
+    return str(override or spec_basemap or config.get("basemap") or DEFAULT)
 
 
 def get(name: str, tianditu_key: str | None = None) -> tuple[Basemap, str | None]:

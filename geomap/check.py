@@ -25,7 +25,6 @@ the projection :mod:`geomap.crs` uses for areas. Tolerances are module constants
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,13 +40,15 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from geomap.atlas import Atlas, Layer, Table
+from geomap.atlas import Atlas, Table
 from geomap.crs import AREA_EPSG, area_mu, guess_projected_crs, looks_swapped
 from geomap.errors import GeomapError, SpecError
 from geomap.geojson_io import layer_from_mapping
-from geomap.join import attribute_join
+from geomap.geometry import families, present_types
+from geomap.plan import PLAN_CODES, MapPlan, plan_map
 from geomap.privacy import personal_kind
-from geomap.spec import SLUG, LayerMeta, MapLayer, MapSpec
+from geomap.spec import SLUG, LayerMeta
+from geomap.text import key_text, listing
 from geomap.totals import format_number, verify
 
 __all__ = [
@@ -98,14 +99,6 @@ CODES: dict[str, Severity] = {
     "missing-label": "warning",
     "missing-column": "warning",
     "missing-unit": "warning",
-    # map specs
-    "unknown-layer": "error",
-    "unknown-table": "error",
-    "unknown-column": "error",
-    "private-in-spec": "error",
-    "choropleth-no-numbers": "error",
-    "years-no-indicator": "error",
-    "unknown-category": "error",
     # areas and privacy
     "area-mismatch": "warning",
     "unmarked-personal-data": "error",
@@ -113,6 +106,8 @@ CODES: dict[str, Severity] = {
     "total-mismatch": "error",
     # a check that could not finish (GEOS failed on a geometry)
     "check-failed": "error",
+    # map specs: what the map's plan reports, the rules `render` applies (geomap.plan)
+    **PLAN_CODES,
 }
 
 #: A polygon lies inside a parent feature when at least this share of its area does.
@@ -205,7 +200,8 @@ class _Layer:
 
     def present(self) -> NDArray[np.bool_]:
         g = self.geoms
-        return ~shapely.is_missing(g) & ~shapely.is_empty(g)
+        present: NDArray[np.bool_] = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+        return present
 
     def metric(self) -> NDArray[np.object_]:
         """Geometries in EPSG:4549 metres, invalid ones repaired (they are reported apart)."""
@@ -225,7 +221,7 @@ class _Context:
     atlas: Atlas
     layers: dict[str, _Layer] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
-    specs: dict[str, MapSpec] = field(default_factory=dict)
+    plans: dict[str, MapPlan] = field(default_factory=dict)
     layer_files: set[str] = field(default_factory=set)  # names with a .geojson or .toml
     table_files: set[str] = field(default_factory=set)
     bad_coords: set[str] = field(default_factory=set)  # layers not in lon/lat: no metric checks
@@ -247,28 +243,9 @@ def _lonlat(point: Any) -> str:
     return f"{lon:.5f}, {lat:.5f}"
 
 
-def _key_text(value: Any) -> str | None:
-    """A key as trimmed text (101, 101.0 and "101" agree); None when missing or blank."""
-    if value is None:
-        return None
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return None
-        if float(value).is_integer():
-            return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
 def _as_text(values: pd.Series) -> pd.Series:
     """Values as the text a person typed: integral floats lose their ``.0``."""
-    return values.map(_key_text)
-
-
-def _listing(values: Iterable[Any], limit: int = 8) -> str:
-    items = [str(v) for v in values]
-    shown = ", ".join(items[:limit])
-    return shown + (f" … (+{len(items) - limit})" if len(items) > limit else "")
+    return values.map(key_text)
 
 
 def _error_text(exc: GeomapError) -> str:
@@ -354,7 +331,7 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
         lyr = _Layer(layer_meta, gdf, raw.get("crs") if isinstance(raw, dict) else None)
         key = layer_meta.key
         if key in gdf.columns:
-            lyr.keys = [_key_text(v) for v in gdf[key]]
+            lyr.keys = [key_text(v) for v in gdf[key]]
         else:
             lyr.keys = [None] * len(gdf)
         lyr.ids = [k if k is not None else i for i, k in enumerate(lyr.keys)]
@@ -398,19 +375,10 @@ def _load_tables(ctx: _Context) -> Iterator[Finding]:
 
 
 def _load_specs(ctx: _Context) -> Iterator[Finding]:
+    """Map specs with names that are not slugs, and an unreadable atlas.toml. (A spec
+    itself is read by its plan, in :func:`check_maps`.)"""
     _, bad = _stems(ctx.atlas.maps_dir, ".toml")
     yield from _bad_names(ctx.atlas, bad)
-    for name in ctx.atlas.map_names():
-        try:
-            ctx.specs[name] = ctx.atlas.map_spec(name)
-        except (GeomapError, OSError) as exc:
-            text = _error_text(exc) if isinstance(exc, GeomapError) else f"{exc}"
-            yield _finding(
-                "unreadable-file",
-                f"maps/{name}",
-                None,
-                f"无法读取地图配置 {name} (cannot read map spec): {text}",
-            )
     try:
         ctx.atlas.config()
     except GeomapError as exc:
@@ -545,9 +513,8 @@ def _crs_hint(name: str, bounds: tuple[float, float, float, float]) -> str:
 def check_geometry_family(ctx: _Context) -> Iterator[Finding]:
     """``mixed-geometry``: points, lines and polygons mixed in one layer."""
     for lyr in ctx.layers.values():
-        types = set(lyr.gdf.geometry[lyr.present()].geom_type)
-        families = {t.replace("Multi", "") for t in types}
-        if len(families) > 1:
+        types = present_types(lyr.gdf.geometry)
+        if len(families(types)) > 1:
             yield _finding(
                 "mixed-geometry",
                 lyr.name,
@@ -570,7 +537,7 @@ def check_keys(ctx: _Context) -> Iterator[Finding]:
                 lyr.name,
                 None,
                 f"图层 {lyr.name} 没有键列 {key!r} (key column missing; columns: "
-                f"{_listing(lyr.columns)}); 在 layers/{lyr.name}.toml 中把 key 改为唯一编码列 "
+                f"{listing(lyr.columns)}); 在 layers/{lyr.name}.toml 中把 key 改为唯一编码列 "
                 "(set key to the unique id column)",
             )
             continue
@@ -600,7 +567,7 @@ def _duplicates(
                 where,
                 k,
                 f"{where} 中键 {key} = {k!r} 重复 {len(idx)} 次 (duplicate key; {what} "
-                f"{_listing(idx)}, 0-based); 每个键必须唯一，请更正编码或删除重复项 (keys must be "
+                f"{listing(idx)}, 0-based); 每个键必须唯一，请更正编码或删除重复项 (keys must be "
                 "unique: fix the codes or remove the duplicates)",
             )
 
@@ -625,7 +592,7 @@ def check_metadata_fields(ctx: _Context) -> Iterator[Finding]:
                     lyr.name,
                     None,
                     f"layers/{lyr.name}.toml 的 {setting} = {column!r} 不是图层的列 (names a "
-                    f"column the layer does not have; columns: {_listing(lyr.columns)}); "
+                    f"column the layer does not have; columns: {listing(lyr.columns)}); "
                     "更正列名或删除该设置 (fix the column name or remove the setting)",
                 )
 
@@ -738,7 +705,7 @@ def _parent_of(ctx: _Context, lyr: _Layer) -> tuple[_Layer | None, list[Finding]
                 lyr.name,
                 None,
                 f"{where} 的上级图层 parent = {parent!r} 不存在 (parent layer does not exist; "
-                f"layers: {_listing(sorted(ctx.layer_files))}); 更正名称或先导入该图层 (fix the "
+                f"layers: {listing(sorted(ctx.layer_files))}); 更正名称或先导入该图层 (fix the "
                 "name or add that layer first)",
             )
         ]
@@ -813,7 +780,7 @@ def check_hierarchy(ctx: _Context) -> Iterator[Finding]:
         present = lyr.present()
         pk = lyr.meta.parent_key
         check_pk = bool(pk and pk in lyr.gdf.columns and plyr.meta.key in plyr.gdf.columns)
-        pk_values = [_key_text(v) for v in lyr.gdf[pk]] if check_pk and pk else []
+        pk_values = [key_text(v) for v in lyr.gdf[pk]] if check_pk and pk else []
         for i in np.flatnonzero(present):
             fid = lyr.ids[i]
             if not inside[i]:
@@ -973,7 +940,7 @@ def check_table_keys(ctx: _Context) -> Iterator[Finding]:
     """``missing-key`` (empty key cells) and ``duplicate-table-key``."""
     for name, table in ctx.tables.items():
         where = f"data/{name}"
-        keys = [_key_text(v) for v in table.df[table.meta.key]]
+        keys = [key_text(v) for v in table.df[table.meta.key]]
         for i, k in enumerate(keys):
             if k is None:
                 yield _finding(
@@ -1017,7 +984,7 @@ def check_table_columns(ctx: _Context) -> Iterator[Finding]:
                     where,
                     None,
                     f"data/{name}.toml 定义了列 [columns.{col}]，但 CSV 中没有该列 (defined "
-                    f"column not in the CSV; columns: {_listing(csv_columns)}); 更正列名或删除"
+                    f"column not in the CSV; columns: {listing(csv_columns)}); 更正列名或删除"
                     "该定义 (fix the name or remove the definition)",
                 )
             elif cdef.type != "text" and not cdef.unit and col != table.meta.key:
@@ -1031,32 +998,22 @@ def check_table_columns(ctx: _Context) -> Iterator[Finding]:
                 )
 
 
-def _where_mask(gdf: gpd.GeoDataFrame, where: dict[str, tuple[str, ...]]) -> NDArray[np.bool_]:
-    """The features a map layer's ``where`` keeps, compared as text (as render does)."""
-    keep = np.ones(len(gdf), dtype=bool)
-    for col, values in where.items():
-        if col in gdf.columns:
-            keep &= gdf[col].map(lambda v: "" if v is None else str(v)).isin(values).to_numpy()
-    return keep
-
-
 def check_joins(ctx: _Context) -> Iterator[Finding]:
     """``table-key-unmatched``: table rows without a feature and features without a row,
-    for every layer/table pair joined in some map spec (after the map layer's ``where``)."""
+    for every layer/table pair joined in some map (after the map layer's ``where``), as the
+    maps' plans joined them. A join matching nothing is the plan's ``join-no-match``."""
     seen: dict[tuple[str, str, str, tuple[tuple[str, tuple[str, ...]], ...]], list[str]] = {}
-    for spec in ctx.specs.values():
-        for ml in spec.layers:
-            if ml.join and ml.layer in ctx.layers and ml.join.table in ctx.tables:
-                lyr = ctx.layers[ml.layer]
-                if ml.join.on in lyr.gdf.columns:
-                    group = (ml.layer, ml.join.table, ml.join.on, tuple(sorted(ml.where.items())))
-                    seen.setdefault(group, []).append(spec.name)
-    for (layer, table_name, on, where), maps in seen.items():
-        lyr = ctx.layers[layer]
-        table = ctx.tables[table_name]
-        shown = lyr.gdf[_where_mask(lyr.gdf, dict(where))].reset_index(drop=True)
-        _, report = attribute_join(Layer(lyr.meta, shown), table, on)
-        in_maps = _listing(maps)
+    reports = {}
+    for name, plan in ctx.plans.items():
+        for run in plan.joins:
+            if run.report.matched:
+                group = (run.layer, run.table, run.on, run.where)
+                seen.setdefault(group, []).append(name)
+                reports[group] = run.report
+    for group, maps in seen.items():
+        layer, table_name, on, where = group
+        report = reports[group]
+        in_maps = listing(maps)
         subset = ""
         if where:
             conditions = "; ".join(f"{c} = {'/'.join(v)}" for c, v in where)
@@ -1083,207 +1040,31 @@ def check_joins(ctx: _Context) -> Iterator[Finding]:
 
 
 # ---------------------------------------------------------------------------------------
-# Map spec checks
+# Map specs: every problem a map's plan finds (what `render` would refuse or warn about)
+
+#: Plan warnings reported here per table or layer instead (table-key-unmatched from
+#: check_joins; non-numeric, missing-key and duplicate-table-key from the table checks).
+_REPORTED_ELSEWHERE = {"join-warning", "non-numeric"}
 
 
-def check_specs(ctx: _Context) -> Iterator[Finding]:
-    """``unknown-layer``, ``unknown-table``, ``unknown-column`` and ``private-in-spec``."""
-    for name, spec in ctx.specs.items():
-        for i, ml in enumerate(spec.layers):
-            yield from _check_map_layer(ctx, f"maps/{name}", f"layers[{i}]", ml)
+def check_maps(ctx: _Context) -> Iterator[Finding]:
+    """Every problem of every map's plan: ``unknown-layer``, ``unknown-column``,
+    ``unknown-palette``, ``private-in-spec``, ``join-no-match`` … (see
+    :data:`geomap.plan.PLAN_CODES`). A map has an error here exactly when `render` refuses
+    it."""
+    for name in ctx.atlas.map_names():
+        plan = plan_map(ctx.atlas, name)
+        ctx.plans[name] = plan
+        yield from map_findings(plan)
 
 
-def _check_map_layer(ctx: _Context, where: str, at: str, ml: MapLayer) -> Iterator[Finding]:
-    known = sorted(ctx.layer_files)
-    if ml.layer not in ctx.layer_files:
-        yield _finding(
-            "unknown-layer",
-            where,
-            at,
-            f"{where}.toml 的 {at}.layer = {ml.layer!r} 不存在 (layer does not exist; layers: "
-            f"{_listing(known)}); 更正名称或先用 geomap add 导入 (fix the name or add the layer)",
-        )
-    for ro in ml.rollup:
-        if ro.source not in ctx.layer_files:
-            yield _finding(
-                "unknown-layer",
-                where,
-                f"{at}.rollup",
-                f"{where}.toml 的 {at}.rollup from = {ro.source!r} 不存在 (rollup source layer "
-                f"does not exist; layers: {_listing(known)}); 更正名称 (fix the name)",
-            )
-        elif ro.source in ctx.layers:
-            src = ctx.layers[ro.source]
-            for col in [*ro.sum.values(), *ro.mean.values()]:
-                if col not in src.gdf.columns:
-                    yield _finding(
-                        "unknown-column",
-                        where,
-                        f"{at}.rollup",
-                        f"{where}.toml 的 {at}.rollup 汇总的列 {col!r} 不在图层 {ro.source} 中 "
-                        f"(rollup source has no such column; columns: {_listing(src.columns)}); "
-                        "更正列名 (fix the column name)",
-                    )
-                elif src.meta.is_private(col):
-                    yield _finding(
-                        "private-in-spec",
-                        where,
-                        f"{at}.rollup",
-                        f"{where}.toml 的 {at}.rollup 汇总了私密字段 {col!r}（图层 {ro.source}），"
-                        "只含一个要素的面会公开它的值 (a rollup cannot sum or average a private "
-                        "field); 从汇总中删除它 (remove it from the rollup)",
-                    )
-    table_ok = True
-    if ml.join and ml.join.table not in ctx.table_files:
-        table_ok = False
-        yield _finding(
-            "unknown-table",
-            where,
-            f"{at}.join",
-            f"{where}.toml 的 {at}.join.table = {ml.join.table!r} 不存在 (table does not exist; "
-            f"tables: {_listing(sorted(ctx.table_files))}); 更正名称或在 data/ 中添加该表 (fix the "
-            "name or add the table)",
-        )
-    elif ml.join and ml.join.table not in ctx.tables:
-        table_ok = False  # unreadable: reported already, its columns are unknown
-    lyr = ctx.layers.get(ml.layer)
-    if lyr is None:
-        return
-    if ml.join and ml.join.on not in lyr.gdf.columns:
-        yield _finding(
-            "unknown-column",
-            where,
-            f"{at}.join",
-            f"{where}.toml 的 {at}.join.on = {ml.join.on!r} 不是图层 {ml.layer} 的列 (join column "
-            f"not in the layer; columns: {_listing(lyr.columns)}); 更正列名 (fix the column name)",
-        )
-        table_ok = False
-    for col in ml.where:
-        if col not in lyr.gdf.columns:
-            yield _finding(
-                "unknown-column",
-                where,
-                f"{at}.where",
-                f"{where}.toml 的 {at}.where 中的列 {col!r} 不是图层 {ml.layer} 的列 (filter column "
-                f"not in the layer; columns: {_listing(lyr.columns)}); 更正列名 (fix the column "
-                "name)",
-            )
-    privacy = _effective_privacy(ctx, lyr, ml)
-    used = [(f"{at}.tooltip", c) for c in ml.tooltip or ()]
-    used += [(f"{at}.facets", c) for c in ml.facets]
-    if ml.style.column:
-        used.append((f"{at}.style", ml.style.column))
-    for place, col in used:
-        if col not in privacy:
-            if table_ok:
-                yield _finding(
-                    "unknown-column",
-                    where,
-                    place,
-                    f"{where}.toml 的 {place} 中的列 {col!r} 在图层 {ml.layer}、连接的表和汇总结果中"
-                    f"都不存在 (column not in the layer, the joined table or the roll-ups; "
-                    f"available: {_listing(sorted(privacy), 12)}); 更正列名 (fix the column name)",
-                )
-        elif privacy[col]:
-            yield _finding(
-                "private-in-spec",
-                where,
-                place,
-                f"{where}.toml 的 {place} 使用了私密字段 {col!r}（图层 {ml.layer}），私密字段不能出现在"
-                f"地图上 (a private field cannot appear on a map); 从地图配置中删除它 (remove it "
-                "from the map spec)",
-            )
-
-
-def check_choropleths(ctx: _Context) -> Iterator[Finding]:
-    """``choropleth-no-numbers``: a choropleth column (of the layer or its joined table) that
-    holds no number, which `render` refuses."""
-    for name, spec in ctx.specs.items():
-        for i, ml in enumerate(spec.layers):
-            column, lyr = ml.style.column, ctx.layers.get(ml.layer)
-            if ml.style.type != "choropleth" or not column or lyr is None:
-                continue
-            if any(column in (ro.count, *ro.sum, *ro.mean) for ro in ml.rollup):
-                continue  # roll-ups are counts, sums and means: numbers
-            values = None
-            if ml.join and ml.join.table in ctx.tables:
-                table = ctx.tables[ml.join.table]
-                if column in table.df.columns and column != table.meta.key:
-                    values = table.df[column]
-            if values is None and column in lyr.gdf.columns:
-                values = lyr.gdf[column]
-            if values is None:
-                continue  # unknown-column reports it
-            numbers = pd.to_numeric(values, errors="coerce")
-            if not np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan)).any():
-                yield _finding(
-                    "choropleth-no-numbers",
-                    f"maps/{name}",
-                    f"layers[{i}].style",
-                    f"maps/{name}.toml 的 layers[{i}] 按列 {column!r} 分级设色，但该列没有数值 "
-                    "(the choropleth column holds no numbers); 检查连接与表的列类型 type = "
-                    '"number" (check the join and the column type)',
-                )
-
-
-def check_years_and_hidden(ctx: _Context) -> Iterator[Finding]:
-    """``years-no-indicator``: `years = true` on a column that is no table column with an
-    `indicator` and a `year`; ``unknown-category``: `hidden` names no category of the
-    layer's categorical style. Both are what `render` refuses."""
-    for name, spec in ctx.specs.items():
-        for i, ml in enumerate(spec.layers):
-            at, lyr, column = f"layers[{i}]", ctx.layers.get(ml.layer), ml.style.column
-            table = ctx.tables.get(ml.join.table) if ml.join else None
-            if ml.style.years and column:
-                cdef = table.meta.columns.get(column) if table else None
-                if cdef is None or not cdef.indicator or cdef.year is None:
-                    yield _finding(
-                        "years-no-indicator",
-                        f"maps/{name}",
-                        f"{at}.style",
-                        f"maps/{name}.toml 的 {at} 设了 years = true，但分级列 {column!r} 不是带 "
-                        "indicator 和 year 的指标表列 (years = true needs a table column with "
-                        "`indicator` and `year`); 在 data/<表>.toml 的各年份列加 indicator 与 "
-                        "year (add them to each year's column)",
-                    )
-            if not ml.hidden or lyr is None:
-                continue
-            values = None
-            if table is not None and column in table.df.columns:
-                values = table.df[column]
-            elif column in lyr.gdf.columns:
-                values = lyr.gdf[column]
-            if ml.style.type != "categorical" or values is None:
-                known: list[str] = []
-            else:
-                known = sorted({str(v) for v in values.dropna()})
-            wrong = [h for h in ml.hidden if h not in known]
-            if wrong:
-                yield _finding(
-                    "unknown-category",
-                    f"maps/{name}",
-                    f"{at}.hidden",
-                    f"maps/{name}.toml 的 {at}.hidden 中的类别 {_listing(wrong)} 不是该层分类样式的"
-                    f"类别 (hidden names no category of the layer's categorical style; "
-                    f"categories: {_listing(known)}); 更正类别 (fix the value)",
-                )
-
-
-def _effective_privacy(ctx: _Context, lyr: _Layer, ml: MapLayer) -> dict[str, bool]:
-    """Every column a map layer can show, and whether it is private (as render sees it)."""
-    out = {col: lyr.meta.is_private(col) for col in lyr.columns}
-    if ml.join and ml.join.table in ctx.tables:
-        table = ctx.tables[ml.join.table]
-        for column in map(str, table.df.columns):
-            if column == table.meta.key:
-                continue  # the table key is not copied onto the layer
-            cdef = table.meta.columns.get(column)
-            out[column] = bool(cdef and cdef.private)
-    for ro in ml.rollup:
-        for output in [ro.count, *ro.sum, *ro.mean]:
-            if output:
-                out[output] = False  # aggregates are never personal
-    return out
+def map_findings(plan: MapPlan) -> list[Finding]:
+    """The findings of one map's plan (``layer`` is ``maps/<name>``)."""
+    return [
+        _finding(p.code, f"maps/{plan.name}", p.at, p.message)
+        for p in plan.problems
+        if p.code not in _REPORTED_ELSEWHERE
+    ]
 
 
 def check_totals(ctx: _Context) -> Iterator[Finding]:
@@ -1327,10 +1108,8 @@ CHECKS: tuple[Check, ...] = (
     check_tiling,
     check_table_keys,
     check_table_columns,
+    check_maps,
     check_joins,
-    check_specs,
-    check_choropleths,
-    check_years_and_hidden,
     check_personal_data,
     check_totals,
 )

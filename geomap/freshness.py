@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from geomap.atlas import Atlas
 from geomap.spec import MapSpec
 
 INPUTS_META = "geomap-inputs"
-Warn = Callable[[str], None]
 
 
 @dataclass
@@ -74,29 +72,9 @@ def existing_digest(path: Path) -> str | None:
     return head[start : head.find('"', start)]
 
 
-def choose_basemaps(
-    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn
-) -> list[tuple[basemaps.Basemap, str | None]]:
-    config = atlas.config()
-    primary = options.basemap or spec.basemap or config.get("basemap") or basemaps.DEFAULT
-    key = config.get("tianditu_key")
-    chosen = [basemaps.get(primary, key)]
-    for extra in spec.basemaps:
-        base, k = basemaps.get(extra, key)
-        if extra == primary:
-            continue
-        if base.datum != chosen[0][0].datum:
-            warn(
-                f"地图 {spec.name}: 底图 {extra} 与 {primary} 坐标系不同 (different datum), 未加入"
-            )
-            continue
-        chosen.append((base, k))
-    return chosen
-
-
 def map_digest(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -> str:
     """The digest of everything ``maps/<name>.html`` depends on, for these options."""
-    primary = choose_basemaps(atlas, spec, options, lambda _: None)[0][0].name
+    primary = basemaps.primary(atlas.config(), spec.basemap, options.basemap)
     return inputs_digest(atlas, name, spec, options, primary)
 
 

@@ -49,7 +49,8 @@ def json_value(value: Any) -> Any:
 def round_geometries(geoms: Any, precision: int = PRECISION) -> np.ndarray:
     """Round every coordinate of ``geoms`` to ``precision`` decimals (vectorised)."""
     arr = np.asarray(geoms, dtype=object)
-    return shapely.transform(arr, lambda xy: np.round(xy, precision))
+    rounded: np.ndarray = shapely.transform(arr, lambda xy: np.round(xy, precision))
+    return rounded
 
 
 _LONG_DECIMAL = re.compile(r"-?\d+\.\d{8,}(?:[eE][-+]?\d+)?")

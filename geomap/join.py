@@ -16,6 +16,7 @@ import shapely
 from geomap.atlas import Layer, Table
 from geomap.errors import DataError
 from geomap.spec import Rollup
+from geomap.text import key_text, listing
 
 
 @dataclass(frozen=True)
@@ -32,23 +33,9 @@ class JoinReport:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _key_text(value: object) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # 101.0 from a numeric column is the key "101"
-    text = str(value).strip()
-    return text or None
-
-
 def _keys(series: pd.Series) -> pd.Series:
     """Keys compared as trimmed text, so 101, 101.0 and "101" match and empty never does."""
-    return pd.Series([_key_text(v) for v in series], index=series.index, dtype=object)
-
-
-def _listing(values: list[str], limit: int = 8) -> str:
-    shown = ", ".join(values[:limit])
-    return shown + (f" … (+{len(values) - limit})" if len(values) > limit else "")
+    return pd.Series([key_text(v) for v in series], index=series.index, dtype=object)
 
 
 def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFrame, JoinReport]:
@@ -95,7 +82,7 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
     if duplicates:
         warnings.append(
             f"连接 {where}: 表中键重复，仅使用第一行 (duplicate table keys, first row used): "
-            + _listing(duplicates)
+            + listing(duplicates)
         )
     if unmatched_layer or missing_layer_keys:
         extra = (
@@ -105,18 +92,18 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
         )
         warnings.append(
             f"连接 {where}: {len(unmatched_layer)} 个要素在表中无对应行 (features with no table row): "
-            + _listing(unmatched_layer)
+            + listing(unmatched_layer)
             + extra
         )
     if unmatched_table:
         warnings.append(
             f"连接 {where}: {len(unmatched_table)} 行在图层中无对应要素 (table rows with no feature): "
-            + _listing(unmatched_table)
+            + listing(unmatched_table)
         )
     if overridden:
         warnings.append(
             f"连接 {where}: 表中的列覆盖了图层同名列 (table columns replace layer columns): "
-            + _listing(overridden)
+            + listing(overridden)
         )
     report = JoinReport(
         layer=layer.meta.name,

@@ -220,7 +220,8 @@ def shift_to_gcj02(geoms: np.ndarray) -> np.ndarray:
         lon, lat = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
 
-    return shapely.transform(geoms, move)
+    moved: np.ndarray = shapely.transform(geoms, move)
+    return moved
 
 
 def _label_points(geoms: np.ndarray) -> list[list[float] | None]:
@@ -252,7 +253,9 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         geoms_text = b"null"
     else:
         geo_json = geometries_json(geoms, RENDER_PRECISION)
-        geoms_text = ("[" + ",".join(g if g is not None else "null" for g in geo_json) + "]").encode()
+        geoms_text = (
+            "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
+        ).encode()
     data: LayerData = {
         "id": f"layer{index}",
         "layer": lp.ml.layer,
@@ -331,11 +334,11 @@ def basemap_data(bases: list[tuple[Basemap, str | None]]) -> list[BasemapData]:
     ]
 
 
-def page_json(
-    plan: MapPlan, bases: list[tuple[Basemap, str | None]], map_id: str
-) -> tuple[bytes, bool]:
-    """The escaped data block of a page, and whether any layer is clustered."""
-    datum = bases[0][0].datum
+def page_json(plan: MapPlan, map_id: str) -> tuple[bytes, bool]:
+    """The escaped data block of a page, and whether any layer is clustered. The plan must
+    be free of errors (it then has basemaps and some geometry)."""
+    bases, datum = plan.basemaps, plan.datum
+    assert plan.spec is not None and bases
     layers: list[LayerData] = []
     texts: list[bytes] = []
     shown: list[np.ndarray] = []
@@ -359,7 +362,7 @@ def page_json(
         "subtitle": plan.spec.subtitle,
         "description": plan.spec.description,
         "illustrative": plan.illustrative,
-        "footer": plan.footer(datum),
+        "footer": plan.footer(),
         "bounds": [[miny, minx], [maxy, maxx]],
         "center": [(miny + maxy) / 2, (minx + maxx) / 2],
         "maxZoom": max(18, *(base.max_zoom for base, _ in bases)),

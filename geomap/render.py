@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geomap.atlas import Atlas, atomic_write
-from geomap.errors import DataError
+from geomap.errors import SpecError
 from geomap.fastcodec import encode_fast
-from geomap.freshness import INPUTS_META, RenderOptions, choose_basemaps, is_fresh, map_digest
+from geomap.freshness import INPUTS_META, RenderOptions, is_fresh, map_digest
 from geomap.page import MAP_ID, build_page
 from geomap.payload import page_json, script_json
-from geomap.plan import Warn, merge_sources, plan_map
+from geomap.plan import PlanError, Warn, merge_sources, plan_map
 from geomap.spec import MapSpec
 
 __all__ = [
+    "PlanError",
     "RenderOptions",
     "RenderResult",
     "encode_fast",
@@ -43,12 +44,17 @@ class RenderResult:
 def render_html(
     atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn, digest: str = ""
 ) -> bytes:
-    """The complete HTML page of one map, as UTF-8 bytes."""
-    bases = choose_basemaps(atlas, spec, options, warn)
-    plan = plan_map(atlas, spec, warn)
-    if not any(lp.has_geometry for lp in plan.layers):
-        raise DataError(f"地图 {spec.name}: 所有图层都没有几何 (no layer has any geometry)")
-    data_json, cluster = page_json(plan, bases, MAP_ID)
+    """The complete HTML page of one map, as UTF-8 bytes.
+
+    Raises :class:`~geomap.plan.PlanError` listing every error of the map's plan (the
+    problems ``geomap check`` reports); the plan's warnings go to ``warn``.
+    """
+    plan = plan_map(atlas, spec.name, spec=spec, basemap=options.basemap)
+    if plan.errors:
+        raise PlanError(plan)
+    for problem in plan.warnings:
+        warn(problem.message)
+    data_json, cluster = page_json(plan, MAP_ID)
     return build_page(
         title=spec.title,
         data_json=data_json,
@@ -70,7 +76,12 @@ def render_map(
     ``spec`` and ``digest`` may be passed by a caller that already has them (the CLI checks
     freshness before loading this module), so nothing is parsed or hashed twice.
     """
-    spec = spec or atlas.map_spec(name)
+    if spec is None:
+        try:
+            spec = atlas.map_spec(name)
+        except SpecError:
+            # List the spec's own problems together with those its content causes.
+            raise PlanError(plan_map(atlas, name, basemap=options.basemap)) from None
     digest = digest or map_digest(atlas, name, spec, options)
     result = RenderResult(name, atlas.map_path(name, ".html"))
     if not options.force and is_fresh(atlas, name, digest):

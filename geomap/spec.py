@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from geomap.errors import SpecError
+from geomap.text import did_you_mean
 from geomap.totals import Total, parse_totals
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # always used with fullmatch
@@ -227,7 +228,8 @@ class _Reader:
     def unknown(self, allowed: set[str]) -> None:
         for key in self.data:
             if key not in allowed:
-                self.problem(key, "未知的键 (unknown key; see README 'Writing a map spec')")
+                hint = did_you_mean(str(key), allowed) or "; see README 'Writing a map spec'"
+                self.problem(key, f"未知的键 (unknown key{hint})")
 
     def table(self, key: str) -> dict[str, Any]:
         value = self.get(key, dict, {})
@@ -256,7 +258,7 @@ def _finish(path: Path, problems: list[str]) -> None:
 
 
 def _basis(r: _Reader) -> str | None:
-    value = r.text("basis")
+    value: str | None = r.text("basis")
     if value is not None and value not in BASES:
         r.problem("basis", f"须为 {' | '.join(BASES)} (got {value!r:.30})")
         return None
@@ -510,6 +512,16 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
 
 
 def parse_map_spec(name: str, data: dict[str, Any], path: Path) -> MapSpec:
+    """The map spec in ``data``; every problem found raised as one SpecError."""
+    spec, problems = read_map_spec(name, data)
+    _finish(path, problems)
+    return spec
+
+
+def read_map_spec(name: str, data: dict[str, Any]) -> tuple[MapSpec, list[str]]:
+    """The map spec in ``data`` as far as it can be read, and every problem found (each
+    ``"location: text"``). Bad values are left at their defaults, so a caller such as
+    :mod:`geomap.plan` can go on and find the problems the spec's content causes too."""
     problems: list[str] = []
     r = _Reader(data, "", problems)
     sources = r.get("sources", list, [])
@@ -529,5 +541,4 @@ def parse_map_spec(name: str, data: dict[str, Any], path: Path) -> MapSpec:
         layers=tuple(layer for layer in layers if layer is not None),
     )
     r.unknown(set(r.used))
-    _finish(path, problems)
-    return spec
+    return spec, problems

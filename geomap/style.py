@@ -23,6 +23,22 @@ STATUS_COLORS = {"完工": "#2ca25f", "在建": "#fdae6b", "计划": "#9ecae1", 
 QUALITATIVE = "Set2"
 
 
+def _palette_names() -> tuple[str, ...]:
+    """Every palette ``palette =`` accepts: branca's ColorBrewer table, each also reversed
+    with ``_r``."""
+    import json
+
+    from branca.utilities import rootpath
+
+    with open(f"{rootpath}/scheme_base_codes.json", encoding="utf-8") as fh:
+        codes = [str(c) for c in json.load(fh)["codes"]]
+    return tuple(sorted([*codes, *(f"{c}_r" for c in codes)], key=str.lower))
+
+
+#: The palette names (ColorBrewer, from branca's table, and their ``_r`` reversals).
+PALETTES = _palette_names()
+
+
 @dataclass(frozen=True)
 class LegendItem:
     label: str

@@ -8,6 +8,7 @@ import numpy as np
 
 from geomap.atlas import Atlas
 from geomap.crs import area_mu, length_m
+from geomap.geometry import families, present_types
 
 
 def layer_summaries(atlas: Atlas) -> list[dict[str, Any]]:
@@ -17,13 +18,13 @@ def layer_summaries(atlas: Atlas) -> list[dict[str, Any]]:
         layer = atlas.read_layer(name)
         geoms = layer.gdf.geometry
         present = geoms[geoms.notna() & ~geoms.is_empty]
-        types = sorted(set(present.geom_type))
-        family = {t.replace("Multi", "") for t in types}
+        types = sorted(present_types(present))
+        family = families(types)
         bbox = [round(float(v), 7) for v in present.total_bounds] if len(present) else None
         area = length = None
-        if family == {"Polygon"}:
+        if family == {"polygon"}:
             area = round(float(np.sum(area_mu(present.values))), 3)
-        elif family == {"LineString"}:
+        elif family == {"line"}:
             length = round(float(np.sum(length_m(present.values))), 2)
         out.append(
             {

@@ -365,7 +365,9 @@ def test_bowtie_strict_refused_and_repaired_without_strict(atlas: Path, src: Pat
     assert "--strict" in message
 
     result = ok(atlas, "add", str(path), "--name", "bowtie")
-    assert "修复 (repaired): 1 " in result.stdout
+    # A warning: on stderr, apart from the summary on stdout.
+    assert "修复 (repaired): 1 " in result.stderr
+    assert "修复" not in result.stdout and "警告" not in result.stdout
     assert_written_layer_is_sound(atlas, "bowtie")
     gdf = read_gdf(atlas, "bowtie")
     assert len(gdf) == 3 and gdf.geometry.is_valid.all()

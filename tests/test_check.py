@@ -294,8 +294,9 @@ CASES: list[tuple[str, Callable[[Path], None], set[str]]] = [
     ("area-mismatch", area_off, set()),
     ("unmarked-personal-data", resident_ids, set()),
     ("unmarked-personal-data", mobile_numbers, set()),
-    ("unreadable-file", broken_json, set()),
-    ("missing-metadata", no_metadata, set()),
+    # A map naming the broken layer cannot render: check says so for that map too.
+    ("unreadable-file", broken_json, {"unusable-layer"}),
+    ("missing-metadata", no_metadata, {"unusable-layer"}),
     ("not-wgs84", projected_coords, set()),
     ("not-wgs84", crs_member, set()),
     ("unknown-parent", unknown_parent, set()),

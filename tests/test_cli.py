@@ -100,7 +100,7 @@ def test_render_unknown_layer_in_spec(sample: Path) -> None:
 
 def test_render_unknown_basemap_is_clear(sample: Path) -> None:
     result = run(sample, "render", "minimal", "--basemap", "googlemaps")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: the choices come from the provider table
     assert "googlemaps" in result.stderr and "amap" in result.stderr
 
 

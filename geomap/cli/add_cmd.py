@@ -36,14 +36,19 @@ def summary_lines(r: AddReport) -> list[str]:
     if r.length_m is not None:
         lines.append(f"长度 (length, EPSG:4549): {r.length_m:,.0f} m")
     lines.append(f"键 (key): {r.key}; 名称字段 (name field): {r.name_field or '—'}")
-    if ing.repaired:
-        lines.append(
-            f"修复 (repaired): {ing.repaired} 个无效面已用 make_valid 修复 (invalid polygons)"
-        )
     if r.private_fields:
         lines.append(f"私密字段 (private): {', '.join(r.private_fields)}")
-    for w in r.warnings:
-        lines.append(f"警告 (warning): {w}")
+    return lines
+
+
+def warning_lines(r: AddReport) -> list[str]:
+    """What the planner should look at: printed on stderr, apart from the summary."""
+    lines = []
+    if r.ingest.repaired:
+        lines.append(
+            f"修复 (repaired): {r.ingest.repaired} 个无效面已用 make_valid 修复 (invalid polygons)"
+        )
+    lines += [f"警告 (warning): {w}" for w in r.warnings]
     return lines
 
 
@@ -105,6 +110,8 @@ def command(
         )
     for line in summary_lines(report):
         click.echo(line)
+    for line in warning_lines(report):
+        click.echo(line, err=True)  # data on stdout; warnings on stderr
     if report.dry_run:
         click.echo("试运行，未写入任何文件 (dry run: nothing written)")
         return

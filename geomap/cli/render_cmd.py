@@ -7,18 +7,15 @@ import time
 import click
 
 from geomap.cli.main import get_atlas, note, progress, warn
-from geomap.errors import GeomapError, NotFound
+from geomap.cli.options import basemap_option
+from geomap.errors import GeomapError, NotFound, SpecError
 from geomap.freshness import RenderOptions, is_fresh, map_digest
 from geomap.gallery import render_index
 
 
 @click.command(name="render")
 @click.argument("maps", nargs=-1)
-@click.option(
-    "--basemap",
-    help="底图 (basemap): none, amap, amap-img, geoq, tianditu-vec, "
-    "tianditu-img, osm. Default: the map spec's, else atlas.toml's, else amap.",
-)
+@basemap_option
 @click.option(
     "--offline/--online",
     default=True,
@@ -44,15 +41,19 @@ def command(
     for name in names:
         started = time.perf_counter()
         try:
-            spec = atlas.map_spec(name)
-            digest = map_digest(atlas, name, spec, options)
-            if not force and is_fresh(atlas, name, digest):
-                note(f"✓ {name} 未变化，跳过 (unchanged)")
-                continue
+            try:
+                spec = atlas.map_spec(name)
+            except SpecError:
+                spec = None  # render_map lists these problems with the rest of the map's
+            if spec is not None:
+                digest = map_digest(atlas, name, spec, options)
+                if not force and is_fresh(atlas, name, digest):
+                    note(f"✓ {name} 未变化，跳过 (unchanged)")
+                    continue
             from geomap.render import render_map  # the full stack, only when there is work
 
             with progress(f"渲染 (rendering) {name}"):
-                result = render_map(atlas, name, options, spec, digest)
+                result = render_map(atlas, name, options, spec, digest if spec else None)
         except GeomapError as exc:
             failures.append(f"{name}: {exc}")
             click.echo(f"✗ {name}: {exc}", err=True)
