@@ -95,59 +95,60 @@ def parse_totals(raw: Any, problems: list[str]) -> tuple[Total, ...]:
         if not isinstance(entry, dict):
             problems.append(f"{at}: 应为表 (expected a table with value = …)")
             continue
-        bad = False
-        for key in entry:
-            if key not in TOTAL_KEYS:
-                problems.append(
-                    f"{at}.{key}: 未知的键 (unknown key; allowed: {', '.join(TOTAL_KEYS)})"
-                )
-                bad = True
-        raw_value = entry.get("value")
-        value = math.nan
-        if isinstance(raw_value, int | float) and not isinstance(raw_value, bool):
-            value = float(raw_value)
-        if not math.isfinite(value):
-            problems.append(f"{at}.value: 须为数字 (value must be a number, got {raw_value!r:.30})")
-            bad = True
-        texts: dict[str, str | None] = {}
-        for key in ("column", "unit", "source", "label", "growth_from"):
-            v = entry.get(key)
-            if v is not None and not (isinstance(v, str) and v.strip()):
-                problems.append(f"{at}.{key}: 须为非空文本 (must be non-empty text)")
-                bad = True
-            texts[key] = v if isinstance(v, str) else None
-        if texts["growth_from"] and not texts["column"]:
-            problems.append(f"{at}.growth_from: 需要 column (a growth rate needs column)")
-            bad = True
-        where: dict[str, tuple[str, ...]] = {}
-        raw_where = entry.get("where", {})
-        if not isinstance(raw_where, dict):
-            problems.append(f'{at}.where: 应为表，如 {{ type = "行政村" }} (expected a table)')
-            bad = True
-        else:
-            for col, wanted in raw_where.items():
-                values = wanted if isinstance(wanted, list) else [wanted]
-                if not values or not all(
-                    isinstance(v, str | int) and not isinstance(v, bool) for v in values
-                ):
-                    problems.append(f"{at}.where.{col}: 应为值或值列表 (expected a value or list)")
-                    bad = True
-                    continue
-                where[str(col)] = tuple(str(v) for v in values)
-        if bad:
-            continue
-        out.append(
-            Total(
-                value=value,
-                column=texts["column"],
-                where=where,
-                unit=texts["unit"],
-                source=texts["source"],
-                label=texts["label"],
-                growth_from=texts["growth_from"],
-            )
-        )
+        total = _parse_total(entry, at, problems)
+        if total is not None:
+            out.append(total)
     return tuple(out)
+
+
+def _parse_total(entry: dict[str, Any], at: str, problems: list[str]) -> Total | None:
+    """One ``[[totals]]`` entry, or None (its problems recorded)."""
+    before = len(problems)
+    for key in entry:
+        if key not in TOTAL_KEYS:
+            problems.append(f"{at}.{key}: 未知的键 (unknown key; allowed: {', '.join(TOTAL_KEYS)})")
+    raw_value = entry.get("value")
+    value = math.nan
+    if isinstance(raw_value, int | float) and not isinstance(raw_value, bool):
+        value = float(raw_value)
+    if not math.isfinite(value):
+        problems.append(f"{at}.value: 须为数字 (value must be a number, got {raw_value!r:.30})")
+    texts: dict[str, str | None] = {}
+    for key in ("column", "unit", "source", "label", "growth_from"):
+        v = entry.get(key)
+        if v is not None and not (isinstance(v, str) and v.strip()):
+            problems.append(f"{at}.{key}: 须为非空文本 (must be non-empty text)")
+        texts[key] = v if isinstance(v, str) else None
+    if texts["growth_from"] and not texts["column"]:
+        problems.append(f"{at}.growth_from: 需要 column (a growth rate needs column)")
+    where = _parse_where(entry.get("where", {}), at, problems)
+    if len(problems) > before:
+        return None
+    return Total(
+        value=value,
+        column=texts["column"],
+        where=where,
+        unit=texts["unit"],
+        source=texts["source"],
+        label=texts["label"],
+        growth_from=texts["growth_from"],
+    )
+
+
+def _parse_where(raw_where: Any, at: str, problems: list[str]) -> dict[str, tuple[str, ...]]:
+    where: dict[str, tuple[str, ...]] = {}
+    if not isinstance(raw_where, dict):
+        problems.append(f'{at}.where: 应为表，如 {{ type = "行政村" }} (expected a table)')
+        return where
+    for col, wanted in raw_where.items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if not values or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) for v in values
+        ):
+            problems.append(f"{at}.where.{col}: 应为值或值列表 (expected a value or list)")
+            continue
+        where[str(col)] = tuple(str(v) for v in values)
+    return where
 
 
 def _text(value: Any) -> str | None:
