@@ -72,6 +72,17 @@ def existing_digest(path: Path) -> str | None:
     return head[start : head.find('"', start)]
 
 
+def choose_basemaps(
+    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: object = None
+) -> list[tuple[basemaps.Basemap, str | None]]:
+    """The map's primary basemap and its key, as a one-item list; raises a clear
+    :class:`~geomap.errors.GeomapError` when it is unknown or lacks a key. (The plan,
+    :mod:`geomap.plan`, adds a spec's extra basemaps and reports every problem.)"""
+    config = atlas.config()
+    name = basemaps.primary(config, spec.basemap, options.basemap)
+    return [basemaps.get(name, config.get("tianditu_key"))]
+
+
 def map_digest(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -> str:
     """The digest of everything ``maps/<name>.html`` depends on, for these options."""
     primary = basemaps.primary(atlas.config(), spec.basemap, options.basemap)

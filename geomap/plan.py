@@ -338,7 +338,11 @@ class _Planner:
     # -- one layer -----------------------------------------------------------------------
     def layer(self, i: int, ml: MapLayer) -> LayerPlan | None:
         at = f"layers[{i}]"
-        style_ok = self.check_style_names(at, ml)
+        # A style the spec already got wrong (e.g. user_defined without bins) is not drawn.
+        style_ok = self.check_style_names(at, ml) and not any(
+            p.code == "invalid-spec" and (p.at or "").startswith(f"{at}.style")
+            for p in self.problems
+        )
         table = self.read_table(at, ml)
         layer = self.read_layer(f"{at}.layer", ml.layer) if ml.layer else None
         sources = [self.read_layer(f"{at}.rollup", ro.source) for ro in ml.rollup]

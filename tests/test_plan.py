@@ -181,3 +181,11 @@ def test_sample_maps_plan_without_problems(sample: Path, name: str) -> None:
     plan = plan_map(Atlas(sample), name)
     assert plan.problems == []
     assert len(plan.layers) == len(plan.spec.layers if plan.spec else ())
+
+
+def test_style_the_spec_got_wrong_is_not_drawn(sample: Path) -> None:
+    """Found by the agreement property: ``user_defined`` without bins crashed the plan."""
+    edit_spec(sample, "economy", lambda s: s["layers"][0]["style"].update(scheme="user_defined"))
+    plan = plan_map(Atlas(sample), "economy")
+    assert [(p.code, p.at) for p in plan.errors] == [("invalid-spec", "layers[0].style.bins")]
+    assert "[invalid-spec]" in refused(sample, "economy")
