@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from geomap.add import AddReport, add_layer
-from geomap.cli.main import get_atlas, note, progress
+from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.crs import describe_epsg
 from geomap.spec import KINDS
 
@@ -48,8 +48,7 @@ def warning_lines(r: AddReport) -> list[str]:
         lines.append(
             f"修复 (repaired): {r.ingest.repaired} 个无效面已用 make_valid 修复 (invalid polygons)"
         )
-    lines += [f"警告 (warning): {w}" for w in r.warnings]
-    return lines
+    return [*lines, *r.warnings]
 
 
 @click.command(name="add")
@@ -111,7 +110,7 @@ def command(
     for line in summary_lines(report):
         click.echo(line)
     for line in warning_lines(report):
-        click.echo(line, err=True)  # data on stdout; warnings on stderr
+        warn(line)  # data on stdout; warnings on stderr
     if report.dry_run:
         click.echo("试运行，未写入任何文件 (dry run: nothing written)")
         return
