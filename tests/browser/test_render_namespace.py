@@ -1,4 +1,8 @@
-"""The client is split into files by concern but stays one script with one global."""
+"""The client is split into files by concern but stays one script with one global.
+
+(Named test_render_* so it runs after test_export.py: a live Playwright session in the same
+process breaks export's sync API.)
+"""
 
 from __future__ import annotations
 
