@@ -283,9 +283,7 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         "name": position.get(lp.meta.name_field, -1),
         "key": position.get(lp.meta.key, -1),
         "facets": [position[c] for c in lp.ml.facets],
-        "hidden": [
-            k for k, item in enumerate(lp.styled.legend) if item.label in lp.ml.hidden
-        ],
+        "hidden": [k for k, item in enumerate(lp.styled.legend) if item.label in lp.ml.hidden],
         "labelAt": _label_points(geoms) if lp.labels else None,
         "fast": encode_fast(geoms, lp.family) if lp.fast else None,
     }
