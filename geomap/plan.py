@@ -499,8 +499,25 @@ class _LayerPlanner:
         for col in self.ml.facets:
             self.require(f"{self.at}.facets", col, frame, visible)
         if self.failed:
+            self.hidden_alone(frame)
             return None
         return self.finish(frame, visible, tooltip)
+
+    def hidden_alone(self, frame: gpd.GeoDataFrame) -> None:
+        """Check `hidden` even when another problem stops the layer, if its style can be
+        computed: every problem is reported in one pass."""
+        style, column = self.ml.style, self.ml.style.column
+        usable = column in frame.columns and not (
+            column in self.fields and self.fields[column].private
+        )
+        if not self.ml.hidden or style.type != "categorical" or not column or not usable:
+            return
+        labels = {c: (f.label, f.unit) for c, f in self.fields.items()}
+        try:
+            styled = style_layer(style, frame, self.meta, "polygon", self.ml.layer, labels)
+        except DataError:
+            return  # the style's own problem is reported
+        self.check_hidden(styled)
 
     def years(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """A year switch: the indicator's series, and the change columns when asked for."""

@@ -16,7 +16,7 @@ from helpers import run
 
 from geomap.atlas import Atlas
 from geomap.errors import DataError, SpecError
-from geomap.plan import LayerPlan
+from geomap.plan import plan_map
 from geomap.spec import ColumnDef, parse_map_spec, parse_table_meta
 from geomap.years import CHANGE_ABS, CHANGE_PCT, change_columns, diverging, series_of
 
@@ -154,7 +154,9 @@ def test_every_year_uses_one_set_of_breaks(tmp_path: Path) -> None:
         "change": True,
     }
     atlas = years_atlas(tmp_path / "a", style)
-    lp = LayerPlan(atlas, atlas.map_spec("y").layers[0], lambda w: None)
+    plan = plan_map(atlas, "y")
+    assert plan.errors == []
+    lp = plan.layers[0]
     labels = [v.label for v in lp.views]
     assert labels == ["2021年", "2022年", "变化", "变化率"] and lp.start_view == 1
     y21, y22 = lp.views[0].styled, lp.views[1].styled
