@@ -611,4 +611,4 @@ def _leader(ax: float, ay: float, x: float, y: float) -> BaseGeometry:
 def _could_hold(f: Feature, font_px: float) -> bool:
     """Whether a polygon's bounding box is large enough for its name at all."""
     minx, miny, maxx, maxy = f.geom.bounds
-    return (maxx - minx) >= text_width(f.name, font_px) and (maxy - miny) >= font_px * 1.25
+    return bool((maxx - minx) >= text_width(f.name, font_px) and (maxy - miny) >= font_px * 1.25)
