@@ -127,9 +127,17 @@ def default_output(atlas: Atlas, name: str, options: ExportOptions) -> Path:
 
 
 def find_chromium() -> str:
-    """Debian's Chromium (or ``$GEOMAP_CHROMIUM``); a clear error when there is none."""
+    """``$GEOMAP_CHROMIUM`` when set, else Debian's Chromium; a clear error when there is
+    none. A ``$GEOMAP_CHROMIUM`` that names no file is an error, never silently ignored."""
+    chosen = os.environ.get(CHROMIUM_ENV)
+    if chosen:
+        if not Path(chosen).is_file():
+            raise GeomapError(
+                f"{CHROMIUM_ENV}={chosen} 不是文件 (names no file): 改为 Chromium 的路径，或取消"
+                f"该设置以使用 /usr/bin/chromium (point it at a Chromium, or unset it)"
+            )
+        return chosen
     for candidate in (
-        os.environ.get(CHROMIUM_ENV),
         "/usr/bin/chromium",
         shutil.which("chromium"),
         shutil.which("chromium-browser"),
