@@ -172,9 +172,15 @@ def read_csv_text(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(rows, columns=header, dtype=object), np.asarray(lines, dtype=int)
 
 
-def check_archive_name(name: str) -> str:
+def check_archive_name(name: object) -> str:
     """A ``.history`` file name from a journal: ``NAME.STAMP.SUFFIX``, never a path."""
-    if "/" in name or "\\" in name or name.startswith(".") or not SLUG.match(name):
+    if (
+        not isinstance(name, str)
+        or "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or not SLUG.match(name)
+    ):
         raise ValueError(name)
     return name
 
@@ -433,6 +439,9 @@ class Atlas:
             files = json.loads(journal.read_bytes())["files"]
             if set(files) != set(paths):
                 raise ValueError(files)
+            for entry in files.values():
+                if entry["archive"] is not None:
+                    check_archive_name(entry["archive"])
         except (ValueError, KeyError, TypeError):
             # A journal is written whole before anything else: nothing was replaced.
             journal.unlink(missing_ok=True)
@@ -447,7 +456,7 @@ class Atlas:
             (self.layers_dir, f".{name}.journal.*.tmp"),
             (history, f".{name}.*.tmp"),
         ):
-            for tmp in folder.glob(pattern) if folder.is_dir() else ():
+            for tmp in (f for own in self._own_folders(folder) for f in own.glob(pattern)):
                 if tmp.is_file() and not tmp.is_symlink():
                     tmp.unlink()
         if all(_digest(paths[suffix]) == entry["new"] for suffix, entry in files.items()):
@@ -457,7 +466,7 @@ class Atlas:
             if not entry["archive"]:
                 paths[suffix].unlink(missing_ok=True)  # the old version had no such file
                 continue
-            archive = self.inside(history / check_archive_name(str(entry["archive"])))
+            archive = self.inside(history / str(entry["archive"]))
             if archive.is_file():
                 old = archive.read_bytes()
                 if _read_or_none(paths[suffix]) != old:
@@ -548,7 +557,8 @@ class Atlas:
         if self._holding_lock:
             yield
             return
-        path = self.layers_dir / ".lock"
+        # A symlinked .lock would make the lock create or truncate a file outside the atlas.
+        path = self.inside(self.layers_dir / ".lock")
         with exclusive_lock(path, timeout):
             self._holding_lock = True
             try:
@@ -558,12 +568,24 @@ class Atlas:
             finally:
                 self._holding_lock = False
 
+    def _own_folders(self, *folders: Path) -> list[Path]:
+        """The folders that exist and lie inside the atlas (a folder symlinked elsewhere is
+        never swept: its files are not the atlas's)."""
+        out = []
+        for folder in folders:
+            if folder.is_dir():
+                with contextlib.suppress(UnsafePath):
+                    out.append(self.inside(folder))
+        return out
+
     def _sweep_temp_files(self, older_than: float = TEMP_FILE_MAX_AGE) -> None:
         """Remove the hidden temporary files of writes killed half-way (never a real file:
         only ``.<name>.<random>.tmp`` that no live command can still be writing)."""
         cutoff = time.time() - older_than
-        for folder in (self.layers_dir, self.layers_dir / ".history", self.data_dir, self.maps_dir):
-            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+        for folder in self._own_folders(
+            self.layers_dir, self.layers_dir / ".history", self.data_dir, self.maps_dir
+        ):
+            for tmp in folder.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
                     if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
                         tmp.unlink()

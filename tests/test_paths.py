@@ -363,3 +363,60 @@ def test_no_atlas_above_the_working_directory(tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     check_refused(result, "--atlas")
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 11: the lock, the temp-file sweep and the write journal never act through a link
+
+
+def test_symlinked_lock_file_is_never_created_or_written_outside(world: World) -> None:
+    target = world.outside / "lock-target"
+    (world.root / "layers" / ".lock").unlink(missing_ok=True)
+    (world.root / "layers" / ".lock").symlink_to(target)
+    result = run(world.root, "add", str(world.points), "--name", "pts")
+    check_refused(result, ".lock")
+    assert not target.exists()
+    world.assert_untouched(result)
+
+
+@pytest.mark.parametrize("folder", ["data", "maps", "layers/.history"])
+def test_sweep_never_deletes_old_temp_files_through_a_linked_folder(
+    world: World, folder: str
+) -> None:
+    """The lock sweeps hour-old ``.*.tmp`` files: never those of a folder linked outside."""
+    target = world.outside / "linked"
+    inside = world.root / folder
+    if inside.exists():
+        inside.rename(target)
+    else:
+        target.mkdir()
+    inside.symlink_to(target)
+    victim = target / ".precious.1234.tmp"
+    victim.write_text("not geomap's", encoding="utf-8")
+    os.utime(victim, (1_000_000_000, 1_000_000_000))  # 2001: far older than an hour
+    world.before = world.outside_state()
+    result = run(world.root, "add", str(world.points), "--name", "pts")
+    assert "Traceback" not in result.output
+    assert victim.exists()
+    world.assert_untouched(result)
+
+
+def test_a_journal_naming_a_path_is_ignored(world: World) -> None:
+    """A hand-made journal whose archive name is a path cannot make geomap copy or delete
+    files outside .history (it is treated as broken and removed)."""
+    import json
+
+    journal = world.root / "layers" / ".villages.journal"
+    files = {
+        ".toml": {"new": "0" * 64, "archive": "../../outside/secret.toml"},
+        ".geojson": {"new": "0" * 64, "archive": "../../outside/secret.geojson"},
+    }
+    journal.write_text(json.dumps({"layer": "villages", "files": files}), encoding="utf-8")
+    before = snapshot(world.root)
+    result = run(world.root, "check")
+    assert "Traceback" not in result.output
+    assert not journal.exists()
+    after = snapshot(world.root)
+    assert after["layers/villages.geojson"] == before["layers/villages.geojson"]
+    assert after["layers/villages.toml"] == before["layers/villages.toml"]
+    world.assert_untouched(result)
