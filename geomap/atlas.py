@@ -72,12 +72,24 @@ def find_root(explicit: str | Path | None = None, cwd: Path | None = None) -> Pa
     )
 
 
+# Device names Windows reserves for any file name (``con.geojson`` is the console there).
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))]
+)
+
+
 def check_name(name: str, what: str) -> str:
-    """Refuse a layer/table/map name that is not a slug (and so could name a path)."""
+    """Refuse a layer/table/map name that is not a slug (and so could name a path), or that
+    Windows reserves for a device."""
     if not isinstance(name, str) or not SLUG.fullmatch(name):
         raise UnsafePath(
             f"{what} 名称 {name!r:.80} 无效 (invalid name): use lower-case letters, "
             "digits, '-' and '_' only, starting with a letter or digit"
+        )
+    if name in WINDOWS_RESERVED:
+        raise UnsafePath(
+            f"{what} 名称 {name!r} 是 Windows 保留的设备名 (a device name on Windows: the file "
+            "could not be opened there); 换一个名称 (choose another name)"
         )
     return name
 

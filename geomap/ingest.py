@@ -1008,6 +1008,36 @@ def _read_xlsx_frame(src: Path, sheet: str | None) -> tuple[pd.DataFrame, str]:
     return frame, chosen
 
 
+def _uncached_formulas(src: Path, sheet: str) -> list[str]:
+    """A warning when formula cells have no saved value (a workbook written by a program, or
+    saved without recalculation): they read as empty, so say which and how many."""
+    import openpyxl
+
+    try:
+        formulas = openpyxl.load_workbook(src, read_only=True, data_only=False)
+        values = openpyxl.load_workbook(src, read_only=True, data_only=True)
+        cells: list[str] = []
+        for f_row, v_row in zip(
+            formulas[sheet].iter_rows(), values[sheet].iter_rows(), strict=False
+        ):
+            for f_cell, v_cell in zip(f_row, v_row, strict=False):
+                text = getattr(f_cell, "value", None)
+                if isinstance(text, str) and text.startswith("=") and v_cell.value is None:
+                    cells.append(str(getattr(f_cell, "coordinate", "?")))
+        formulas.close()
+        values.close()
+    except Exception:  # the frame was read already: a second look that fails says nothing
+        return []
+    if not cells:
+        return []
+    shown = ", ".join(cells[:8]) + (f" … (+{len(cells) - 8})" if len(cells) > 8 else "")
+    return [
+        f"工作表 {sheet} 有 {len(cells)} 个公式单元格没有保存的计算结果，读作空值 ({len(cells)} "
+        f"formula cells have no saved value and read as empty: {shown}); 请在 Excel/WPS 中打开、"
+        "重新计算并保存后再添加 (open, recalculate and save the workbook, then add it again)"
+    ]
+
+
 def _clean_names(columns: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for i, col in enumerate(columns):
@@ -1067,6 +1097,7 @@ def _read_table(
         enc: str | None = used_encoding
     else:
         frame, layer_used = _read_xlsx_frame(src, layer)
+        notes += _uncached_formulas(src, layer_used)
         enc = None
         if encoding is not None:
             notes.append("XLSX 文件自带编码，忽略 --encoding (ignored for XLSX)")
