@@ -128,7 +128,10 @@ SLIVER_WIDTH_M = 0.05
 AREA_TOLERANCE = 0.05
 
 # A GeoJSON ``crs`` member that still means WGS84 lon/lat (RFC 7946 forbids the member).
+# Searched on the name's last 200 characters only: a CRS name is short, and on a long one
+# ``\D*`` from every "EPSG" would make the search quadratic.
 _WGS84_CRS_NAME = re.compile(r"(CRS84|(EPSG|epsg)\D*4326)$")
+_CRS_NAME_TAIL = 200
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
@@ -481,10 +484,11 @@ def _crs_member(lyr: _Layer) -> Iterator[Finding]:
     member = lyr.crs_member
     if member is None:
         return
-    name = member.get("properties", {}).get("name") if isinstance(member, dict) else None
-    if isinstance(name, str) and _WGS84_CRS_NAME.search(name):
+    props = member.get("properties") if isinstance(member, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if isinstance(name, str) and _WGS84_CRS_NAME.search(name[-_CRS_NAME_TAIL:]):
         return
-    shown = name if isinstance(name, str) else orjson.dumps(member).decode()[:80]
+    shown = (name if isinstance(name, str) else orjson.dumps(member).decode())[:80]
     yield _finding(
         "not-wgs84",
         lyr.name,

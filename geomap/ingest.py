@@ -496,8 +496,11 @@ def _dbf_text_chunks(dbf: Path, max_records: int = 200_000) -> list[bytes]:
             fields.append((offset, flen, ftype))
             offset += flen
         text_fields = [(o, n) for o, n, t in fields if t in "CM"]
-        n = min(n_records, max_records)
-        body = fh.read(record_len * n) if record_len else b""
+        # The header's record count may lie (a 1 KB file claiming 4 G records of 64 KB):
+        # never read more than the file holds.
+        left = max(dbf.stat().st_size - fh.tell(), 0)
+        n = min(n_records, max_records, left // record_len if record_len else 0)
+        body = fh.read(record_len * n) if n else b""
     for r in range(0, len(body) - record_len + 1, record_len or 1):
         record = body[r : r + record_len]
         for o, length in text_fields:
@@ -915,7 +918,8 @@ def _read_kmz(src: Path, tmp: Path, layer: str | None) -> _Raw:
 # Tables: CSV and XLSX
 # --------------------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Linear: no two repetitions can share a run of digits (a 20 000-digit cell is one pass).
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def _infer_column(values: pd.Series) -> pd.Series:

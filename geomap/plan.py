@@ -852,7 +852,9 @@ def plan_map(
 
 _NUMERALS = "一二三四五六七八九十"
 _SECTION = r"\d{4}\([一二三四五六七八九十]+\)"
-_CITED = re.compile(rf"^(?P<doc>.+?)\s+(?P<sections>{_SECTION}(?:、{_SECTION})*)$")
+# Searched, not matched from the start: each attempt begins at one blank and fails at the
+# next non-section character, so a line of 80 000 spaces is one linear pass.
+_CITED = re.compile(rf"\s(?P<sections>{_SECTION}(?:、{_SECTION})*)$")
 
 
 def merge_sources(sources: Iterable[str]) -> list[str]:
@@ -860,11 +862,13 @@ def merge_sources(sources: Iterable[str]) -> list[str]:
     report order: "报告 2022(二)" and "报告 2022(一)、2022(二)" → "报告 2022(一)、2022(二)"."""
     merged: dict[str, set[str] | None] = {}
     for source in sources:
-        m = _CITED.match(source.strip())
-        if m is None:
+        text = source.strip()
+        m = _CITED.search(text)
+        doc = text[: m.start()].rstrip() if m else ""
+        if m is None or not doc:
             merged.setdefault(source, None)
             continue
-        sections = merged.setdefault(m["doc"], set())
+        sections = merged.setdefault(doc, set())
         if sections is not None:
             sections.update(m["sections"].split("、"))
 
