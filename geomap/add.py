@@ -26,6 +26,7 @@ from geomap.ingest import (
     NAME_FIELDS,
     IngestResult,
     declared_area_warnings,
+    display_path,
     find_area_field,
     read_source,
 )
@@ -211,10 +212,12 @@ def add_layer(
     name_field = _choose_name(gdf)
     src = Path(source)
     meta: dict[str, Any] = {
-        "title": title or (result.layer_used if result.layer_used else src.stem) or name,
+        "title": title
+        or (result.layer_used if result.layer_used else display_path(src.stem))
+        or name,
         "kind": kind or _default_kind(family),
         "key": key_col,
-        "source": f"{src.name}（geomap add {dt.date.today().isoformat()}）",
+        "source": f"{display_path(src.name)}（geomap add {dt.date.today().isoformat()}）",
         "illustrative": False,
         "fields": fields,
     }

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import re
+import shutil
 import stat
 import struct
 import tempfile
@@ -258,7 +260,17 @@ def read_source(
         encoding = _check_codec(encoding)
     fmt = _detect_format(src)
     with tempfile.TemporaryDirectory(prefix="geomap-ingest-") as tmp:
-        raw = _read_any(src, fmt, Path(tmp), layer=layer, encoding=encoding, lon=lon, lat=lat)
+        readable = src if fmt in ("csv", "xlsx") else _gdal_safe_path(src, Path(tmp))
+        try:
+            raw = _read_any(
+                readable, fmt, Path(tmp), layer=layer, encoding=encoding, lon=lon, lat=lat
+            )
+        except DataError as exc:
+            if readable == src:
+                raise
+            raise DataError(str(exc).replace(str(readable), display_path(src))) from None
+        if readable != src and raw.layer_used == readable.stem:
+            raw.layer_used = display_path(src.stem)
         # Everything is in memory now; the extracted files can go.
     return _finish(src, raw, spec, strict)
 
@@ -450,6 +462,43 @@ _DISPLAY_CODEC = {"utf-8": "UTF-8", "gb18030": "GB18030", "ascii": "UTF-8"}
 
 def _display_codec(codec: str) -> str:
     return _DISPLAY_CODEC.get(codec, codec.upper())
+
+
+def display_path(path: Path | str) -> str:
+    """A path as a planner reads it: a name in GBK bytes (a file unzipped on Linux, or
+    copied from an old Windows share) shown decoded, line breaks shown as ``\\n``."""
+    raw = os.fsencode(str(path))
+    for codec in ("utf-8", "gb18030"):
+        try:
+            text = raw.decode(codec)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = raw.decode("utf-8", "replace")
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _gdal_safe_path(src: Path, tmp: Path) -> Path:
+    """``src``, or a copy of it under a plain name when GDAL cannot open its name: bytes that
+    are not UTF-8 (GBK names), ``;`` (GDAL splits there), line breaks. A Shapefile is copied
+    with every part of the same stem."""
+    name = str(src)
+    try:
+        name.encode("utf-8")
+        plain = not any(c in name for c in ";\n\r")
+    except UnicodeEncodeError:
+        plain = False
+    if plain:
+        return src
+    folder = tmp / "source"
+    folder.mkdir()
+    parts = [src]
+    if src.suffix.lower() == ".shp":
+        parts = [p for p in src.parent.iterdir() if p.stem == src.stem and p.is_file()]
+    for part in parts:
+        shutil.copyfile(part, folder / f"source{part.suffix}")
+    return folder / f"source{src.suffix}"
 
 
 def _sidecar(shp: Path, ext: str) -> Path | None:

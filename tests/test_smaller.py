@@ -56,3 +56,52 @@ def test_xlsx_with_saved_values_gives_no_formula_warning(sample: Path, tmp_path:
     result = run(sample, "add", str(src), "--name", "plain")
     assert result.exit_code == 0, result.output
     assert "formula" not in result.output
+
+
+def _named_sources(folder: Path, stem: str) -> list[Path]:
+    """The same two points as Shapefile, GeoJSON, GeoPackage and CSV, each under ``stem``
+    (written under a plain name, then renamed: GDAL cannot create such names either)."""
+    import os
+
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame(
+        {"name": ["甲", "乙"]},
+        geometry=[Point(119.46, 28.44), Point(119.47, 28.45)],
+        crs="EPSG:4326",
+    )
+    out = []
+    for suffix, driver in ((".shp", None), (".geojson", "GeoJSON"), (".gpkg", "GPKG")):
+        plain = folder / f"plain{suffix[1:]}"
+        plain.mkdir()
+        if driver:
+            pyogrio.write_dataframe(gdf, plain / f"x{suffix}", driver=driver)
+        else:
+            pyogrio.write_dataframe(gdf, plain / f"x{suffix}", encoding="UTF-8")
+        for part in plain.iterdir():
+            os.rename(part, folder / f"{stem}{part.suffix}")
+        out.append(folder / f"{stem}{suffix}")
+    csv = folder / f"{stem}.csv"
+    csv.write_text("name,lon,lat\n甲,119.46,28.44\n", encoding="utf-8")
+    return [*out, csv]
+
+
+@pytest.mark.parametrize("stem", ["村;地块", "村\n地块", "GBK"])
+def test_file_names_gdal_cannot_open_are_read(sample: Path, tmp_path: Path, stem: str) -> None:
+    """Not "truncated or corrupt": a ``;`` (GDAL splits there), a line break, or a name in
+    GBK bytes (a zip unpacked on Linux) — the file is read and titled by its name."""
+    import os
+    import tomllib
+
+    name_bytes = "村地块".encode("gbk") if stem == "GBK" else stem.encode()
+    folder = tmp_path / "src"
+    folder.mkdir()
+    for i, src in enumerate(_named_sources(folder, os.fsdecode(name_bytes))):
+        result = run(sample, "add", str(src), "--name", f"n{i}")
+        assert result.exit_code == 0, (src.suffix, result.output)
+        meta = tomllib.loads((sample / "layers" / f"n{i}.toml").read_text(encoding="utf-8"))
+        if src.suffix != ".gpkg":  # a GeoPackage is titled by its layer ("x")
+            assert "村" in meta["title"] and "地块" in meta["title"], meta["title"]
+        assert "村" in meta["source"] and "source" not in meta["title"]

@@ -7,6 +7,7 @@ import click
 from geomap.add import AddReport, add_layer
 from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.crs import describe_epsg
+from geomap.ingest import display_path
 from geomap.spec import KINDS
 
 
@@ -23,7 +24,7 @@ def summary_lines(r: AddReport) -> list[str]:
     """The summary a planner reads after ``geomap add``."""
     ing = r.ingest
     lines = [
-        f"来源 (source): {r.source} — {ing.source_format}"
+        f"来源 (source): {display_path(r.source)} — {ing.source_format}"
         + (f", 图层 (layer) {ing.layer_used}" if ing.layer_used else ""),
         f"要素 (features): {r.features}, {r.geometry_type}",
         f"坐标 (CRS): {_crs_text(ing.crs_in)} → WGS84 (EPSG:4326)",
@@ -88,7 +89,7 @@ def command(
 ) -> None:
     """加入图层 (add a layer from a planner's file)."""
     atlas = get_atlas(ctx)
-    note(f"读取 (reading) {source} …")
+    note(f"读取 (reading) {display_path(source)} …")
     with progress(f"导入 (adding) {name}"):
         report = add_layer(
             atlas,
