@@ -80,7 +80,9 @@ def mutation(layer_count: int) -> st.SearchStrategy[tuple[str, int, Any]]:
         st.tuples(st.just("join-on"), i, st.sampled_from(COLUMNS)),
         st.tuples(st.just("tooltip"), i, st.lists(words("name", COLUMNS), max_size=3)),
         st.tuples(st.just("style-column"), i, words("income_2022", COLUMNS)),
-        st.tuples(st.just("style-type"), i, st.sampled_from(["single", "categorical", "choropleth"])),
+        st.tuples(
+            st.just("style-type"), i, st.sampled_from(["single", "categorical", "choropleth"])
+        ),
         st.tuples(st.just("palette"), i, st.sampled_from(PALETTES)),
         st.tuples(st.just("scheme"), i, st.sampled_from(SCHEMES)),
         st.tuples(st.just("k"), i, st.integers(-1, 12)),

@@ -8,7 +8,6 @@ is reported, and the exit code (errors: 1; warnings: 0, and 1 with ``--strict``)
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -422,8 +421,9 @@ def test_library_api_and_finding_as_dict(tmp_path: Path) -> None:
         f.code = "x"  # type: ignore[misc]
 
 
-def test_424_microgrids_check_quickly(tmp_path: Path) -> None:
-    """8 grids each tiled by 53 micro-grids: checked (tiling + hierarchy) in well under 2 s."""
+def test_424_microgrids_check_clean(tmp_path: Path) -> None:
+    """8 grids each tiled by 53 micro-grids: tiling + hierarchy find nothing (check's speed is
+    measured in benchmarks/, not timed here)."""
     root = build(tmp_path / "atlas")
     parents = [box(X0 + i * STEP, Y0 + 0.02, X0 + (i + 1) * STEP, Y0 + 0.03) for i in range(8)]
     write_layer(
@@ -453,13 +453,7 @@ def test_424_microgrids_check_quickly(tmp_path: Path) -> None:
             "tiles_parent": True,
         },
     )
-    atlas = Atlas(root)
-    check_atlas(atlas)  # warm up pyproj
-    start = time.perf_counter()
-    result = check_atlas(Atlas(root))
-    elapsed = time.perf_counter() - start
-    assert result == []
-    assert elapsed < 2.0, elapsed
+    assert check_atlas(Atlas(root)) == []
 
 
 def test_join_check_follows_the_map_layer_where_filter(tmp_path: Path) -> None:
