@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where totals are verified, not when specs are read
+    import pandas as pd
 
 __all__ = ["TOTAL_KEYS", "Mismatch", "Total", "parse_totals", "verify"]
 
@@ -158,6 +159,8 @@ def _text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     try:
+        import pandas as pd
+
         if pd.isna(value):
             return None
     except (TypeError, ValueError):
@@ -166,6 +169,8 @@ def _text(value: Any) -> str | None:
 
 
 def _sum(df: pd.DataFrame, column: str, mask: pd.Series) -> float:
+    import pandas as pd
+
     return float(pd.to_numeric(df.loc[mask, column], errors="coerce").sum(skipna=True))
 
 
@@ -174,6 +179,8 @@ def found_value(df: pd.DataFrame, total: Total) -> tuple[float | None, str | Non
     for col in (*total.where, total.column, total.growth_from):
         if col is not None and col not in df.columns:
             return None, col
+    import pandas as pd
+
     mask = pd.Series(True, index=df.index)
     for col, wanted in total.where.items():
         mask &= df[col].map(_text).isin(wanted)
