@@ -521,6 +521,12 @@ class Atlas:
         meta = self.table_meta(name)
         path = self.table_path(name)
         df, line_of = read_csv_text(path)
+        if "geometry" in df.columns:
+            raise DataError(
+                f"{path}: 列名 geometry 是地图几何的保留名 (a table column cannot be named "
+                "'geometry': joined onto a layer it would replace the shapes); 在表头中改名 "
+                "(rename the column in the header row)"
+            )
         if meta.key not in df.columns:
             raise SpecError(
                 self.table_path(name, ".toml"),

@@ -8,10 +8,39 @@ from pathlib import Path
 from geomap import __version__
 from geomap.atlas import Atlas, atomic_write
 from geomap.errors import GeomapError
+from geomap.freshness import existing_digest
 
 
-def render_index(atlas: Atlas) -> Path:
-    """``maps/index.html``: a gallery of every map with its title, description and a link."""
+def withdraw_page(atlas: Atlas, name: str) -> Path | None:
+    """Remove ``maps/<name>.html`` (if there is one) when the map can no longer be rendered:
+    the old page may show data that has since become private, or been removed. Returns the
+    path removed."""
+    page = atlas.map_path(name, ".html")
+    if page.is_symlink() or not page.is_file():
+        return None
+    page.unlink()
+    return page
+
+
+def withdraw_orphan_pages(atlas: Atlas) -> list[Path]:
+    """Remove pages geomap rendered for maps whose spec is gone (a deleted map may have been
+    deleted because of what it showed). Only pages carrying geomap's inputs digest go."""
+    if not atlas.maps_dir.is_dir():
+        return []
+    specs = set(atlas.map_names())
+    removed = []
+    for page in sorted(atlas.maps_dir.glob("*.html")):
+        if page.stem == "index" or page.stem in specs or page.is_symlink():
+            continue
+        if existing_digest(page) is not None:
+            page.unlink()
+            removed.append(page)
+    return removed
+
+
+def render_index(atlas: Atlas, failed: set[str] | frozenset[str] = frozenset()) -> Path:
+    """``maps/index.html``: a gallery of every map with its title, description and a link;
+    a map in ``failed`` (its render failed, its old page withdrawn) is marked so."""
     cards = []
     for name in atlas.map_names():
         try:
@@ -20,7 +49,9 @@ def render_index(atlas: Atlas) -> Path:
         except GeomapError:
             title, desc = name, "（地图定义有误，请运行 geomap check）"
         heading = f"<h2>{html.escape(title)}</h2>"
-        if atlas.map_path(name, ".html").is_file():
+        if name in failed:
+            desc = f"（无法生成，旧页面已撤下；请运行 geomap check 查看原因）{desc}"
+        elif atlas.map_path(name, ".html").is_file():
             heading = f'<a href="{html.escape(name)}.html">{heading}</a>'
         else:  # never rendered, or its render failed: no dead link
             desc = f"（尚未生成，请运行 geomap render {name}）{desc}"

@@ -39,6 +39,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
 import pyogrio.errors
@@ -350,12 +351,26 @@ def _detect_format(src: Path) -> str:
 
 
 def _check_codec(name: str) -> str:
+    """The codec of a text encoding that keeps ASCII as ASCII (as every DBF/CSV encoding
+    does); hex, base64, rot13, punycode, UTF-16 and the like are refused."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError, TypeError):
         raise GeomapError(
-            f"未知的文字编码 {name!r} (unknown encoding); 例如 (e.g.) UTF-8, GB18030, GBK, Big5"
+            f"未知的文字编码 {name!r:.60} (unknown encoding); 例如 (e.g.) UTF-8, GB18030, GBK, Big5"
         ) from None
+    probe = "geomap,1;"
+    try:
+        usable = bool(getattr(info, "_is_text_encoding", True))
+        usable = usable and probe.encode("ascii").decode(info.name) == probe
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        usable = False
+    if not usable:
+        raise GeomapError(
+            f"{name!r:.60} 不是表格文字编码 (not a text encoding for tables: it does not keep "
+            "letters and digits as they are); 例如 (e.g.) UTF-8, GB18030, GBK, Big5"
+        )
+    return info.name
 
 
 def _listing(items: Sequence[str], total: int | None = None) -> str:
@@ -427,10 +442,11 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _read_dataframe(src: Path | str, **kwargs: Any) -> gpd.GeoDataFrame:
+def _read_dataframe(src: Path | str | bytes, **kwargs: Any) -> gpd.GeoDataFrame:
     gdf = pyogrio.read_dataframe(src, **kwargs)
     if not isinstance(gdf, gpd.GeoDataFrame):  # a layer without geometry column
-        raise DataError(f"{src}: 该图层没有几何 (the layer has no geometries)")
+        shown = "GeoJSON" if isinstance(src, bytes) else src
+        raise DataError(f"{shown}: 该图层没有几何 (the layer has no geometries)")
     return gdf
 
 
@@ -698,9 +714,46 @@ def _read_gdal_layered(src: Path, fmt: str, layer: str | None) -> _Raw:
     return _Raw(gdf=gdf, source_format=fmt, layer_used=chosen, warnings=notes)
 
 
+_REMOTE = re.compile(rb"(?i)(?:https?|ftp)://")
+
+
+def _geojson_local(src: Path) -> tuple[Path | bytes, str | None]:
+    """The GeoJSON to hand GDAL, never one whose ``crs`` names a URL: GDAL would fetch it
+    (a ``link`` crs, or a ``name`` that is an address), a network request to wherever the
+    file says. Such a crs is removed (and a warning returned); files without a ``crs``
+    member, or with an ordinary one, are passed on unread."""
+    data = src.read_bytes()
+    if b'"crs"' not in data:
+        return src, None
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return src, None  # GDAL reports the broken file
+    crs = raw.get("crs") if isinstance(raw, dict) else None
+    if crs is None:
+        return src, None
+    remote = not isinstance(crs, dict) or crs.get("type") != "name"
+    remote = remote or bool(_REMOTE.search(orjson.dumps(crs)))
+    if not remote:
+        return src, None
+    del raw["crs"]
+    return orjson.dumps(raw), (
+        "GeoJSON 的 crs 不是坐标系名称（如链接到网址），geomap 不访问网络，已忽略 (a crs that is "
+        "a link or URL is ignored: geomap makes no network requests); 坐标按 WGS84 经纬度读取，"
+        "如不是，请用 --crs 指定 (coordinates are read as WGS84 lon/lat unless --crs says "
+        "otherwise)"
+    )
+
+
 def _read_gdal_single(src: Path, fmt: str, layer: str | None) -> _Raw:
+    source: Path | bytes = src
+    note = None
+    if fmt.startswith("geojson"):
+        source, note = _geojson_local(src)
     with _gdal_errors(src, _fmt_name(fmt)) as notes:
-        gdf = _read_dataframe(src)
+        gdf = _read_dataframe(source)
+    if note:
+        notes.append(note)
     if layer is not None:
         notes.append(f"{fmt} 只有一个图层，忽略 --layer {layer} (ignored)")
     return _Raw(gdf=gdf, source_format=fmt, warnings=notes)

@@ -134,8 +134,14 @@ def rollup(target: gpd.GeoDataFrame, source: Layer, spec: Rollup) -> gpd.GeoData
     ``target``. A feature on a border shared by two polygons counts once (in the first)."""
     geoms = source.gdf.geometry.to_numpy()
     src = source.gdf[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    for out_name in [spec.count, *spec.sum, *spec.mean]:
+        if out_name and (out_name == target.geometry.name or out_name == "geometry"):
+            raise DataError(
+                f"汇总结果列名 {out_name!r} 是几何列的保留名 (a rollup output cannot be named "
+                f"{out_name!r}: that is the geometry); 换一个名称 (choose another name)"
+            )
     for col in [*spec.sum.values(), *spec.mean.values()]:
-        if col not in src.columns:
+        if col not in src.columns or col == src.geometry.name:
             raise DataError(
                 f"汇总来源图层 {source.meta.name} 没有列 {col!r} (rollup source has no column "
                 f"{col!r}); columns: {', '.join(c for c in src.columns if c != 'geometry')}"

@@ -27,7 +27,7 @@ import shapely
 from geomap import __version__, basemaps
 from geomap.atlas import Atlas, Layer, Table
 from geomap.errors import DataError, GeomapError, SpecError
-from geomap.geometry import Family, family_of
+from geomap.geometry import Family, families, family_of, present_types
 from geomap.join import JoinReport, attribute_join, rollup
 from geomap.privacy import personal_kind
 from geomap.spec import ColumnDef, LayerMeta, MapLayer, MapSpec, Rollup, load_toml, read_map_spec
@@ -66,6 +66,7 @@ PLAN_CODES: dict[str, Severity] = {
     "unknown-table": "error",
     "unusable-table": "error",
     "unknown-column": "error",
+    "unusable-column": "error",  # geometry named as a column; list-valued style column
     "unknown-palette": "error",
     "unknown-basemap": "error",
     "basemap-key": "error",  # Tianditu without a (valid) key
@@ -434,10 +435,15 @@ def where_mask(gdf: pd.DataFrame, where: dict[str, tuple[str, ...]]) -> np.ndarr
     layer lacks keeps nothing (it is reported as ``unknown-column``)."""
     keep = np.ones(len(gdf), dtype=bool)
     for col, values in where.items():
-        if col not in gdf.columns:
+        if col not in gdf.columns or col == "geometry":
             return np.zeros(len(gdf), dtype=bool)
         keep &= gdf[col].map(lambda v: "" if v is None else str(v)).isin(values).to_numpy()
     return keep
+
+
+def _scalar(values: pd.Series) -> bool:
+    """True when no value is a list, mapping or array (as GeoJSON properties may be)."""
+    return not values.map(lambda v: isinstance(v, list | dict | tuple | np.ndarray)).any()
 
 
 def _columns(frame: pd.DataFrame) -> list[str]:
@@ -597,7 +603,7 @@ class _LayerPlanner:
     def filtered(self) -> gpd.GeoDataFrame:
         gdf = self.layer.gdf
         for col in self.ml.where:
-            if col not in gdf.columns:
+            if col not in gdf.columns or col == gdf.geometry.name:
                 self.unknown_column(
                     f"{self.at}.where", f"不是图层 {self.ml.layer} 的列", col, _columns(gdf)
                 )
@@ -662,8 +668,16 @@ class _LayerPlanner:
 
     def rollup(self, frame: gpd.GeoDataFrame, ro: Rollup, src: Layer) -> gpd.GeoDataFrame:
         at, ok = f"{self.at}.rollup", True
+        if "geometry" in (ro.count, *ro.sum, *ro.mean):
+            self.add(
+                "unusable-column",
+                at,
+                f"{self.p.file} 的 {at} 结果列名 'geometry' 是几何列的保留名 (a rollup output "
+                "cannot be named 'geometry'); 换一个名称 (choose another name)",
+            )
+            ok = False
         for col in [*ro.sum.values(), *ro.mean.values()]:
-            if col not in src.gdf.columns:
+            if col not in src.gdf.columns or col == "geometry":
                 self.unknown_column(at, f"不在图层 {ro.source} 中", col, _columns(src.gdf))
                 ok = False
             elif src.meta.is_private(col):
@@ -712,9 +726,18 @@ class _LayerPlanner:
                 "删除它 (remove it from the map spec)",
             )
             return False
-        if col not in frame.columns:
+        if col not in frame.columns or col == "geometry":
             what = "在图层、连接的表和汇总结果中都不存在"
             self.unknown_column(at, what, col, visible)
+            return False
+        if at.endswith(".style") and not _scalar(frame[col]):
+            self.add(
+                "unusable-column",
+                at,
+                f"{self.p.file} 的 {at} 的列 {col!r:.60} 含有列表或对象值 (holds lists or "
+                "objects, not one value per feature); 选择一个普通列 (choose a column of plain "
+                "text or numbers)",
+            )
             return False
         return True
 
@@ -778,6 +801,9 @@ class _LayerPlanner:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         cluster = ml.cluster and family == "point"
         fast = ml.fast if ml.fast is not None else len(frame) >= FAST_MIN_FEATURES
+        # The fast encoding holds one geometry family; a mixed layer (which check reports as
+        # mixed-geometry) is drawn by Leaflet instead.
+        fast = fast and len(families(present_types(frame.geometry))) <= 1
         named = meta.name_field in visible
         if ml.labels is not None:
             want_labels = ml.labels and family == "polygon" and named

@@ -10,7 +10,7 @@ from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.cli.options import basemap_option
 from geomap.errors import GeomapError, NotFound, SpecError
 from geomap.freshness import RenderOptions, is_fresh, map_digest
-from geomap.gallery import render_index
+from geomap.gallery import render_index, withdraw_orphan_pages, withdraw_page
 
 
 @click.command(name="render")
@@ -57,6 +57,14 @@ def command(
         except GeomapError as exc:
             failures.append(f"{name}: {exc}")
             click.echo(f"✗ {name}: {exc}", err=True)
+            # The old page may show what is now private or gone: it must not stay published.
+            withdrawn = withdraw_page(atlas, name)
+            if withdrawn is not None:
+                click.echo(
+                    f"  已撤下旧页面 {withdrawn.relative_to(atlas.root)} (removed the old page: "
+                    "the map can no longer be rendered, so it must not stay published)",
+                    err=True,
+                )
             continue
         for warning in result.warnings:
             warn(warning)
@@ -66,7 +74,12 @@ def command(
             else f"{time.perf_counter() - started:.1f} s"
         )
         note(f"✓ {name} → {result.path.relative_to(atlas.root)}  {state}")
-    index = render_index(atlas)
+    for page in withdraw_orphan_pages(atlas):  # shown even with -q: a page was removed
+        click.echo(
+            f"  已撤下旧页面 {page.relative_to(atlas.root)} (removed: its map spec is gone)",
+            err=True,
+        )
+    index = render_index(atlas, {f.split(":")[0] for f in failures})
     note(f"✓ 目录 (index) → {index.relative_to(atlas.root)}")
     if failures:
         raise GeomapError(
