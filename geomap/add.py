@@ -85,6 +85,8 @@ def _choose_key(
         dupes = sorted(set(values[values.duplicated()]))
         if dupes or gdf[wanted].isna().any():
             shown = ", ".join(dupes[:8]) or "(空值 empty)"
+            if personal_kind(gdf[wanted]):  # never print resident IDs or phone numbers
+                shown = f"{len(dupes)} 个重复值（私密数据，不显示 values not shown: personal data）"
             raise DataError(
                 f"{src}: 键列 {wanted!r} 有重复或空值 (key column has duplicates or empty values): "
                 f"{shown}; fix the source or choose another --key"

@@ -338,6 +338,9 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
         else:
             lyr.keys = [None] * len(gdf)
         lyr.ids = [k if k is not None else i for i, k in enumerate(lyr.keys)]
+        if key in gdf.columns and (layer_meta.is_private(key) or personal_kind(gdf[key])):
+            # Findings name features by their key: a private key is never printed.
+            lyr.ids = [f"#{i + 1}" for i in range(len(gdf))]
         ctx.layers[name] = lyr
 
 
@@ -554,23 +557,26 @@ def check_keys(ctx: _Context) -> Iterator[Finding]:
                     f"图层 {lyr.name} 第 {i} 个要素的键 {key} 为空 (feature {i} has an empty "
                     f"key {key!r}); 填写唯一编码 (give it a unique code)",
                 )
-        yield from _duplicates(lyr.name, key, lyr.keys, "duplicate-key", "要素 features")
+        hidden = bool(lyr.meta.is_private(key) or personal_kind(lyr.gdf[key]))
+        yield from _duplicates(lyr.name, key, lyr.keys, "duplicate-key", "要素 features", hidden)
 
 
 def _duplicates(
-    where: str, key: str, keys: list[str | None], code: str, what: str
+    where: str, key: str, keys: list[str | None], code: str, what: str, hidden: bool = False
 ) -> Iterator[Finding]:
+    """Duplicate keys; ``hidden`` (private keys) names them by position, never by value."""
     positions: dict[str, list[int]] = {}
     for i, k in enumerate(keys):
         if k is not None:
             positions.setdefault(k, []).append(i)
     for k, idx in positions.items():
         if len(idx) > 1:
+            shown = f"#{idx[0] + 1}" if hidden else k
             yield _finding(
                 code,
                 where,
-                k,
-                f"{where} 中键 {key} = {k!r} 重复 {len(idx)} 次 (duplicate key; {what} "
+                shown,
+                f"{where} 中键 {key} = {shown!r} 重复 {len(idx)} 次 (duplicate key; {what} "
                 f"{listing(idx)}, 0-based); 每个键必须唯一，请更正编码或删除重复项 (keys must be "
                 "unique: fix the codes or remove the duplicates)",
             )
@@ -955,7 +961,13 @@ def check_table_keys(ctx: _Context) -> Iterator[Finding]:
                     f"empty key and can never be joined); 填写编码或删除该行 (fill in the code "
                     "or remove the row)",
                 )
-        yield from _duplicates(where, table.meta.key, keys, "duplicate-table-key", "CSV 行 rows")
+        cdef = table.meta.columns.get(table.meta.key)
+        hidden = bool(
+            (cdef is not None and cdef.private) or personal_kind(table.df[table.meta.key])
+        )
+        yield from _duplicates(
+            where, table.meta.key, keys, "duplicate-table-key", "CSV 行 rows", hidden
+        )
 
 
 def check_table_columns(ctx: _Context) -> Iterator[Finding]:

@@ -38,7 +38,26 @@ def _keys(series: pd.Series) -> pd.Series:
     return pd.Series([key_text(v) for v in series], index=series.index, dtype=object)
 
 
-def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFrame, JoinReport]:
+HIDDEN_KEYS = "（键值属私密数据，不显示 keys not shown: they are private）"
+
+
+def keys_are_private(layer: Layer, table: Table, on: str) -> bool:
+    """True when the join keys are private or look personal (resident IDs as keys): then no
+    message may quote them."""
+    from geomap.privacy import personal_kind
+
+    cdef = table.meta.columns.get(table.meta.key)
+    return bool(
+        layer.meta.is_private(on)
+        or (cdef is not None and cdef.private)
+        or (on in layer.gdf.columns and personal_kind(layer.gdf[on]))
+        or (table.meta.key in table.df.columns and personal_kind(table.df[table.meta.key]))
+    )
+
+
+def attribute_join(
+    layer: Layer, table: Table, on: str, *, hide_keys: bool = False
+) -> tuple[gpd.GeoDataFrame, JoinReport]:
     """Join ``table`` onto ``layer`` where ``layer[on] == table[table.key]``.
 
     Duplicate table keys keep their first row (and are reported); layer features without a
@@ -82,7 +101,7 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
     if duplicates:
         warnings.append(
             f"连接 {where}: 表中键重复，仅使用第一行 (duplicate table keys, first row used): "
-            + listing(duplicates)
+            + (HIDDEN_KEYS if hide_keys else listing(duplicates))
         )
     if unmatched_layer or missing_layer_keys:
         extra = (
@@ -92,13 +111,13 @@ def attribute_join(layer: Layer, table: Table, on: str) -> tuple[gpd.GeoDataFram
         )
         warnings.append(
             f"连接 {where}: {len(unmatched_layer)} 个要素在表中无对应行 (features with no table row): "
-            + listing(unmatched_layer)
+            + (HIDDEN_KEYS if hide_keys else listing(unmatched_layer))
             + extra
         )
     if unmatched_table:
         warnings.append(
             f"连接 {where}: {len(unmatched_table)} 行在图层中无对应要素 (table rows with no feature): "
-            + listing(unmatched_table)
+            + (HIDDEN_KEYS if hide_keys else listing(unmatched_table))
         )
     if overridden:
         warnings.append(

@@ -13,6 +13,7 @@ So a rule about what a map may show is written here once; neither command re-imp
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Callable, Iterable
@@ -28,7 +29,7 @@ from geomap import __version__, basemaps
 from geomap.atlas import Atlas, Layer, Table
 from geomap.errors import DataError, GeomapError, SpecError
 from geomap.geometry import Family, families, family_of, present_types
-from geomap.join import JoinReport, attribute_join, rollup
+from geomap.join import JoinReport, attribute_join, keys_are_private, rollup
 from geomap.privacy import personal_kind
 from geomap.spec import ColumnDef, LayerMeta, MapLayer, MapSpec, Rollup, load_toml, read_map_spec
 from geomap.style import PALETTES, Styled, style_layer
@@ -607,6 +608,15 @@ class _LayerPlanner:
                 self.unknown_column(
                     f"{self.at}.where", f"不是图层 {self.ml.layer} 的列", col, _columns(gdf)
                 )
+            elif self.meta.is_private(col):
+                # Filtering on a private field tells which features hold which private value.
+                self.add(
+                    "private-in-spec",
+                    f"{self.at}.where",
+                    f"{self.p.file} 的 {self.at}.where 按私密字段 {col!r:.60} 筛选，会暴露其取值 "
+                    "(filtering on a private field reveals its values: private); 从地图配置中删除"
+                    "它 (remove it from the spec)",
+                )
         if not self.ml.where:
             return gdf
         return gdf[where_mask(gdf, self.ml.where)].reset_index(drop=True)
@@ -621,7 +631,15 @@ class _LayerPlanner:
             return frame
         for issue in table.issues:
             self.add("non-numeric", at, issue)
-        joined, report = attribute_join(Layer(self.meta, frame), table, on)
+        shown = Layer(self.meta, frame)
+        hidden = keys_are_private(shown, table, on)
+        joined, report = attribute_join(shown, table, on, hide_keys=hidden)
+        if hidden:  # private keys: counts only, never the values
+            report = dataclasses.replace(
+                report,
+                unmatched_layer=tuple(f"#{i + 1}" for i in range(len(report.unmatched_layer))),
+                unmatched_table=tuple(f"#{i + 1}" for i in range(len(report.unmatched_table))),
+            )
         self.report = report
         where = tuple(sorted(self.ml.where.items()))
         self.p.joins.append(JoinRun(self.ml.layer, self.ml.join.table, on, where, report))
