@@ -17,7 +17,6 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon, box
 
-from geomap import ingest
 from geomap.crs import area_mu
 from geomap.errors import DataError, GeomapError
 from geomap.ingest import (
@@ -27,6 +26,7 @@ from geomap.ingest import (
     duplicate_keys,
     read_source,
 )
+from geomap.ingest import archives as ingest_archives
 
 GEOD = pyproj.Geod(ellps="WGS84")
 NAMES = list(fb.PARCEL_NAMES)
@@ -637,7 +637,7 @@ def test_zip_bomb_refused_by_ratio(tmp_path: Path) -> None:
 
 def test_zip_bomb_refused_by_total_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Same check as the 500 MB limit, with a small limit so the test stays fast.
-    monkeypatch.setattr(ingest, "MAX_UNZIPPED_BYTES", 1024)
+    monkeypatch.setattr(ingest_archives, "MAX_UNZIPPED_BYTES", 1024)
     path = tmp_path / "big.zip"
     rng = np.random.default_rng(1)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -19,7 +19,8 @@ from click.testing import CliRunner, Result
 from shapely.geometry import Point
 
 from geomap.cli.main import cli
-from geomap.ingest import _NUMBER, detect_dbf_encoding
+from geomap.ingest import detect_dbf_encoding
+from geomap.ingest.tables import _NUMBER
 from geomap.plan import merge_sources
 
 X0, Y0 = 119.46, 28.44

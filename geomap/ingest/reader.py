@@ -1,0 +1,203 @@
+"""The entry point: read any supported source into a clean WGS84 layer."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geomap.crs import (
+    CrsSpec,
+    parse_crs,
+)
+from geomap.errors import DataError
+from geomap.ingest.archives import _read_kmz, _read_zip
+from geomap.ingest.common import (
+    _POLY,
+    IngestResult,
+    _check_codec,
+    _gdal_safe_path,
+    _Raw,
+    _short,
+    display_path,
+)
+from geomap.ingest.formats import _detect_format
+from geomap.ingest.gdal import _read_gdal_layered, _read_gdal_single, _read_kml
+from geomap.ingest.repair import _repair_polygons
+from geomap.ingest.resolve import (
+    _bounds,
+    _check_geometries,
+    _check_in_china,
+    _Labeller,
+    _lonlat_like,
+    _normalise_collections,
+    _resolve_crs,
+    _to_wgs84,
+)
+from geomap.ingest.shapefile import _read_shapefile
+from geomap.ingest.tables import _clean_names, _read_table
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def read_source(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: str | CrsSpec | None = None,
+    encoding: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    strict: bool = False,
+) -> IngestResult:
+    """Read a source file into WGS84, validated.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.shp``, ``.zip`` (holding a Shapefile, GeoPackage, GeoJSON or KML), ``.gpkg``,
+        ``.kml``, ``.kmz``, ``.geojson``/``.json``, ``.csv``/``.txt`` or ``.xlsx`` file.
+    layer : str, optional
+        GeoPackage / KML layer, XLSX sheet, or Shapefile name inside a zip holding several.
+    crs : str or CrsSpec, optional
+        The source's coordinates (see :func:`geomap.crs.parse_crs`); overrides the CRS the
+        file declares. Default: the file's own, else WGS84 when coordinates look like lon/lat.
+    encoding : str, optional
+        Text encoding for Shapefile DBF and CSV, overriding ``.cpg`` and detection.
+    lon, lat : str, optional
+        Coordinate columns of a CSV / XLSX (default: detected by name).
+    strict : bool
+        Refuse invalid polygons instead of repairing them.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    DataError
+        Missing, unreadable, truncated or unsafe file; ambiguous layer; unknown encoding;
+        unknown CRS for projected coordinates; empty layer; empty/NaN geometries; mixed
+        geometry types; coordinates outside China or swapped; invalid polygons with ``strict``.
+    GeomapError
+        A bad ``crs`` or ``encoding`` argument.
+    """
+    src = Path(path)
+    if not src.exists():
+        raise DataError(f"{src}: 文件不存在 (file not found)")
+    if src.is_dir():
+        raise DataError(
+            f"{src}: 这是文件夹，请指定其中的文件 (a folder: give the .shp/.gpkg/... inside it)"
+        )
+    spec = parse_crs(crs) if crs is not None else None
+    if encoding is not None:
+        encoding = _check_codec(encoding)
+    fmt = _detect_format(src)
+    with tempfile.TemporaryDirectory(prefix="geomap-ingest-") as tmp:
+        readable = src if fmt in ("csv", "xlsx") else _gdal_safe_path(src, Path(tmp))
+        try:
+            raw = _read_any(
+                readable, fmt, Path(tmp), layer=layer, encoding=encoding, lon=lon, lat=lat
+            )
+        except DataError as exc:
+            if readable == src:
+                raise
+            raise DataError(str(exc).replace(str(readable), display_path(src))) from None
+        if readable != src and raw.layer_used == readable.stem:
+            raw.layer_used = display_path(src.stem)
+        # Everything is in memory now; the extracted files can go.
+    return _finish(src, raw, spec, strict)
+
+
+def _read_any(
+    src: Path,
+    fmt: str,
+    tmp: Path,
+    *,
+    layer: str | None,
+    encoding: str | None,
+    lon: str | None,
+    lat: str | None,
+) -> _Raw:
+    if fmt in ("csv", "xlsx"):
+        return _read_table(src, fmt, layer=layer, encoding=encoding, lon=lon, lat=lat)
+    if lon is not None or lat is not None:
+        raise DataError(f"{src}: --lon/--lat 只适用于 CSV/XLSX (only for CSV and XLSX tables)")
+    if fmt == "shapefile":
+        raw = _read_shapefile(src, encoding)
+        if layer is not None and layer != raw.layer_used:
+            raw.warnings.append(f"Shapefile 只有一个图层，忽略 --layer {layer} (ignored)")
+        return raw
+    if encoding is not None:
+        # GeoPackage, GeoJSON and KML are UTF-8 by definition.
+        warn = f"{fmt} 文件固定为 UTF-8，忽略 --encoding (ignored for {fmt})"
+    else:
+        warn = None
+    if fmt == "gpkg":
+        raw = _read_gdal_layered(src, "gpkg", layer)
+    elif fmt == "geojson":
+        raw = _read_gdal_single(src, "geojson", layer)
+    elif fmt == "kml":
+        raw = _read_kml(src, "kml", layer)
+    elif fmt == "kmz":
+        raw = _read_kmz(src, tmp, layer)
+    else:
+        raw = _read_zip(src, tmp, layer, encoding)
+        warn = None
+    if warn:
+        raw.warnings.append(warn)
+    return raw
+
+
+def _finish(src: Path, raw: _Raw, spec: CrsSpec | None, strict: bool) -> IngestResult:
+    notes = list(raw.warnings)
+    gdf = raw.gdf
+    if len(gdf) == 0:
+        raise DataError(
+            f"{src}: 图层没有任何要素 (the layer has no features)"
+            + (f": {raw.layer_used}" if raw.layer_used else "")
+            + "; 请确认导出了正确的图层 (check you exported the right layer)"
+        )
+    gdf = gdf.reset_index(drop=True)
+    label = _Labeller(gdf, raw.rows)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    geoms = shapely.force_2d(geoms)
+    geoms = _normalise_collections(np.asarray(geoms, dtype=object))
+    family = _check_geometries(src, geoms, label)
+    raw_bounds = _bounds(geoms)
+    resolved = _resolve_crs(src, raw, spec, raw_bounds, _lonlat_like(geoms), notes)
+    try:
+        geoms = _to_wgs84(geoms, resolved)
+    except pyproj.exceptions.ProjError as exc:
+        raise DataError(
+            f"{src}: 坐标转换失败 (cannot transform from {resolved.label}: {_short(exc)}); "
+            "请检查 --crs (check the CRS)"
+        ) from None
+    _check_in_china(src, raw, geoms, raw_bounds, resolved, label)
+    repaired = 0
+    if family == _POLY:
+        repaired = _repair_polygons(src, geoms, strict, label, notes)
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    attrs.columns = _clean_names(attrs.columns)
+    if "geometry" in attrs.columns:
+        attrs = attrs.rename(columns={"geometry": "geometry_attr"})
+    out = gpd.GeoDataFrame(
+        attrs.reset_index(drop=True),
+        geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
+    )
+    return IngestResult(
+        gdf=out,
+        source_format=raw.source_format,
+        crs_in=resolved.label,
+        encoding=raw.encoding,
+        layer_used=raw.layer_used,
+        warnings=notes,
+        repaired=repaired,
+    )
