@@ -30,7 +30,7 @@ def invoke(root: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
 
 
-def clean(result: Result) -> None:
+def check_clean(result: Result) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
@@ -108,9 +108,9 @@ def test_type_confused_input_is_one_clear_message(sample: Path, case: str) -> No
     CASES[case](sample)
     before = {k: v for k, v in snapshot(sample).items() if not k.startswith("maps/")}
     rendered = invoke(sample, "render")
-    clean(rendered)
+    check_clean(rendered)
     checked = invoke(sample, "check", "--json")
-    clean(checked)
+    check_clean(checked)
     after = {k: v for k, v in snapshot(sample).items() if not k.startswith("maps/")}
     assert after == before  # nothing outside maps/ changed
     errors = [f for f in json.loads(checked.stdout) if f["severity"] == "error"]
@@ -131,7 +131,7 @@ def test_mixed_points_and_polygons_on_the_fast_path(sample: Path) -> None:
     edit_villages(sample, to_point)
     spec(sample, "fast = true\n")
     result = invoke(sample, "render", "t")
-    clean(result)
+    check_clean(result)
     assert result.exit_code == 0, result.output
     checked = invoke(sample, "check", "--json")
     assert "mixed-geometry" in checked.stdout
@@ -150,7 +150,7 @@ def test_add_refuses_codecs_that_are_not_text_encodings(
     pyogrio.write_dataframe(gdf, shp, encoding="GBK")
     before = snapshot(sample)
     result = invoke(sample, "add", str(shp), "--name", "p", "--encoding", encoding)
-    clean(result)
+    check_clean(result)
     assert result.exit_code == 1
     assert "not a text encoding" in result.stderr
     assert snapshot(sample) == before
@@ -164,7 +164,7 @@ def test_add_accepts_real_text_encodings(sample: Path, tmp_path: Path, encoding:
     shp = tmp_path / "p.shp"
     pyogrio.write_dataframe(gdf, shp, encoding="GBK" if "utf" not in encoding else "UTF-8")
     result = invoke(sample, "add", str(shp), "--name", "p", "--encoding", encoding)
-    clean(result)
+    check_clean(result)
     assert "not a text encoding" not in result.output
 
 
@@ -184,7 +184,11 @@ def test_geojson_crs_of_the_wrong_type(sample: Path, tmp_path: Path, crs: Any) -
     src = tmp_path / "c.geojson"
     src.write_text(json.dumps(feature_collection(crs)), encoding="utf-8")
     result = invoke(sample, "add", str(src), "--name", "c")
-    clean(result)
+    check_clean(result)
+    written = (sample / "layers" / "c.geojson").exists()
+    assert written == (result.exit_code == 0), result.output  # refused leaves nothing behind
+    if result.exit_code == 1:
+        assert "c.geojson" in result.output, result.output  # the message names the file
 
 
 def feature_collection(crs: Any) -> dict[str, Any]:
@@ -253,7 +257,7 @@ def test_a_crs_link_is_never_fetched(
         zf.write(src, "linked.geojson")
     for i, source in enumerate((src, zipped)):
         result = invoke(sample, "add", str(source), "--name", f"linked{i}")
-        clean(result)
+        check_clean(result)
         assert result.exit_code == 0, result.output
     assert hits == []
     assert invoke(sample, "check").exit_code in (0, 1)

@@ -30,7 +30,7 @@ def invoke(root: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
 
 
-def clean(result: Result) -> None:
+def check_clean(result: Result) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
@@ -63,7 +63,7 @@ def test_a_dbf_header_that_lies_reads_only_the_file(
     shp = lying_shapefile(tmp_path, records, record_len)
     assert detect_dbf_encoding(shp.with_suffix(".dbf")) in ("utf-8", "gb18030")
     result = invoke(sample, "add", str(shp), "--name", "liar")
-    clean(result)
+    check_clean(result)
 
 
 @pytest.mark.timeout(60)
@@ -100,7 +100,7 @@ def test_a_huge_source_line_renders(sample: Path) -> None:
         encoding="utf-8",
     )
     result = invoke(sample, "render", "minimal")
-    clean(result)
+    check_clean(result)
     assert result.exit_code == 0, result.output
 
 
@@ -122,7 +122,9 @@ def test_a_huge_csv_cell_is_read(sample: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = invoke(sample, "add", str(src), "--name", "huge")
-    clean(result)
+    check_clean(result)
+    assert result.exit_code == 0, result.output
+    assert (sample / "layers" / "huge.geojson").exists()
 
 
 @pytest.mark.timeout(120)
@@ -137,7 +139,7 @@ def test_the_wgs84_name_check_is_linear(sample: Path, name: str) -> None:
     data["crs"] = {"type": "name", "properties": {"name": name}}
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     result = invoke(sample, "check", "--json")
-    clean(result)
+    check_clean(result)
     flagged = "not-wgs84" in result.stdout
     assert flagged == (not name.endswith("4326")), name[:40]
     assert len(result.stdout) < 20_000  # the message quotes a bounded part of the name
@@ -152,5 +154,5 @@ def test_a_crs_member_of_the_wrong_shape_is_reported(sample: Path, crs: object) 
     data["crs"] = crs
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     result = invoke(sample, "check", "--json")
-    clean(result)
+    check_clean(result)
     assert "not-wgs84" in result.stdout
