@@ -31,6 +31,7 @@ CLIENT_JS = tuple(
     for name in (
         "dom",  # shared DOM helpers; creates window.geomap
         "fast",  # the fast canvas layer for large layers
+        "tiles",  # layers drawn from vector tiles beside the page (geomap/tiles.py)
         "hittest",  # the feature under the cursor on Leaflet-drawn layers
         "arbiter",  # tooltip and popup contents, one of each for the topmost feature
         "legend",
@@ -51,6 +52,9 @@ LEAFLET_JS = "leaflet/leaflet.js"
 LEAFLET_CSS = "leaflet/leaflet.css"
 CLUSTER_JS = "markercluster/leaflet.markercluster.js"
 CLUSTER_CSS = ("markercluster/MarkerCluster.css", "markercluster/MarkerCluster.Default.css")
+#: Reading PMTiles archives and drawing their vector tiles: inlined only into pages with a
+#: tiled layer (always offline copies: the tiles themselves are served with the page).
+TILES_JS = ("tiles/pmtiles.js", "tiles/protomaps-leaflet.js")
 
 _URL = re.compile(r"url\((['\"]?)(images/[^)'\"]+)\1\)")
 
@@ -81,8 +85,9 @@ def _script(code: str) -> str:
     return f"<script>{code}</script>"
 
 
-def head(*, online: bool, cluster: bool) -> str:
-    """The ``<head>`` additions: Leaflet, markercluster when needed, geomap's CSS."""
+def head(*, online: bool, cluster: bool, tiles: bool = False) -> str:
+    """The ``<head>`` additions: Leaflet, markercluster and the tile readers when needed,
+    geomap's CSS."""
     parts: list[str] = []
     if online:
         parts.append(f'<link rel="stylesheet" href="{CDN["leaflet.css"]}">')
@@ -98,6 +103,8 @@ def head(*, online: bool, cluster: bool) -> str:
             parts.append(f"<style>{read(CLUSTER_CSS[0])}")
             parts.append(f"{read(CLUSTER_CSS[1])}</style>")
             parts.append(_script(read(CLUSTER_JS)))
+    if tiles:
+        parts.extend(_script(read(path)) for path in TILES_JS)
     parts.append(f"<style>{read(CLIENT_CSS)}</style>")
     return "\n".join(parts)
 
@@ -114,7 +121,16 @@ def page_files() -> list[str]:
     """Every asset a rendered page may contain (the freshness digest hashes them all)."""
     folder = resources.files("geomap") / "assets"
     images = sorted(f"leaflet/images/{p.name}" for p in (folder / "leaflet" / "images").iterdir())
-    return [*CLIENT_JS, CLIENT_CSS, LEAFLET_JS, LEAFLET_CSS, *images, CLUSTER_JS, *CLUSTER_CSS]
+    return [
+        *CLIENT_JS,
+        CLIENT_CSS,
+        LEAFLET_JS,
+        LEAFLET_CSS,
+        *images,
+        CLUSTER_JS,
+        *CLUSTER_CSS,
+        *TILES_JS,
+    ]
 
 
 def read_bytes(path: str) -> bytes:

@@ -26,7 +26,13 @@ _SHELL_CSS = (
 
 
 def build_page(
-    *, title: str, data_json: bytes, digest_meta: tuple[str, str], online: bool, cluster: bool
+    *,
+    title: str,
+    data_json: bytes,
+    digest_meta: tuple[str, str],
+    online: bool,
+    cluster: bool,
+    tiles: bool = False,
 ) -> bytes:
     """The complete page as UTF-8 bytes.
 
@@ -38,8 +44,9 @@ def build_page(
         The data block, already escaped for the script context (:func:`payload.script_json`).
     digest_meta : (name, value)
         The ``<meta>`` that records the render's input digest (:mod:`geomap.freshness`).
-    online, cluster : bool
-        Link the CDN copies instead of inlining; include leaflet.markercluster.
+    online, cluster, tiles : bool
+        Link the CDN copies instead of inlining; include leaflet.markercluster; include
+        the vector-tile readers (pmtiles, protomaps-leaflet).
     """
     name, value = digest_meta
     head = "\n".join(
@@ -52,7 +59,7 @@ def build_page(
             f"<title>{html.escape(title)}</title>",
             '<meta name="viewport" content="width=device-width, initial-scale=1.0, '
             'maximum-scale=1.0, user-scalable=no">',
-            assets.head(online=online, cluster=cluster),
+            assets.head(online=online, cluster=cluster, tiles=tiles),
             f"<style>{_SHELL_CSS}</style>",
             "</head>",
             "<body>",

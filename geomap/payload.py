@@ -69,6 +69,25 @@ class SeriesData(TypedDict):
     fields: list[int]  #: field index of each year's values
 
 
+class TileData(TypedDict):
+    """A layer drawn from vector tiles beside the page (:mod:`geomap.tiles`)."""
+
+    url: str  #: the PMTiles archive, relative to the page
+    search: str  #: the search index (names and boxes), relative to the page
+    layer: str  #: the MVT layer name in the archive
+    minZoom: int  #: full detail (every feature) from this zoom; the summary grid below it
+    maxZoom: int  #: the deepest tiles (over-zoomed beyond)
+    count: int  #: features in the tiles
+    grid: list[Any]  #: GeoJSON polygons of the summary grid's cells
+    gridCounts: list[int]  #: features counted in each cell
+    gridBreaks: list[int]  #: upper bound of each class of the grid's counts
+    gridColors: list[str]  #: #rrggbb of each class
+    gridLegend: LegendData  #: the grid's legend (counts with their unit)
+    unit: str  #: what one feature is called (图斑, 要素)
+    note: str  #: the legend's line on what is drawn at which zoom
+    tiler: str  #: tippecanoe | gdal
+
+
 class LayerData(TypedDict):
     """One map layer. Features are numbered 0..n-1; per-feature lists are columnar."""
 
@@ -94,6 +113,9 @@ class LayerData(TypedDict):
     hidden: list[int]  #: classes switched off when the page opens (legend items greyed)
     labelAt: list[list[float] | None] | None  #: [lat, lon] of each polygon's label, or null
     fast: FastGeometry | None  #: typed-array geometry when drawn by the fast layer
+    #: drawn from vector tiles (``values``/``cls`` are then empty: tiles carry each
+    #: feature's fields as ``f<k>``, its class as ``_c`` and its index as ``_i``)
+    tiles: TileData | None
     #: years layers only (``years = true``): the year switch's views, the one shown at
     #: open (``cls``/``styles``/``legend``/``tooltip`` above are that view's), the series
     views: NotRequired[list[ViewData]]
@@ -243,13 +265,16 @@ def _style_basis(lp: LayerPlan) -> str | None:
     return lp.fields[column].basis
 
 
-def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData, bytes]:
+def layer_data(
+    lp: LayerPlan, index: int, geoms: np.ndarray, tiles: TileData | None = None
+) -> tuple[LayerData, bytes]:
     """The layer's block, with ``geoms`` left null, and its geometries as JSON bytes
     (spliced into the block by the caller: a large layer's text is never copied twice).
-    ``geoms`` are the layer's geometries in display coordinates."""
+    ``geoms`` are the layer's geometries in display coordinates. A tiled layer (``tiles``)
+    carries neither geometry nor per-feature values: its tiles do."""
     position = {c: i for i, c in enumerate(lp.visible)}
     styles, no_data = path_styles(lp.ml.style, lp.styled, lp.family)
-    if lp.fast:
+    if lp.fast or tiles is not None:
         geoms_text = b"null"
     else:
         geo_json = geometries_json(geoms, RENDER_PRECISION)
@@ -265,7 +290,7 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
         "cluster": lp.cluster,
         "search": lp.ml.search,
         "geoms": None,
-        "cls": lp.styled.classes.tolist(),
+        "cls": [] if tiles else lp.styled.classes.tolist(),
         "styles": styles,
         "noData": no_data,
         "legend": {
@@ -277,15 +302,16 @@ def layer_data(lp: LayerPlan, index: int, geoms: np.ndarray) -> tuple[LayerData,
             {"label": lp.fields[c].label, "unit": lp.fields[c].unit, "basis": lp.fields[c].basis}
             for c in lp.visible
         ],
-        "values": [column_values(lp.frame[c]) for c in lp.visible],
+        "values": [[] if tiles else column_values(lp.frame[c]) for c in lp.visible],
         "tooltip": [position[c] for c in lp.tooltip],
         "popup": list(range(len(lp.visible))) if lp.ml.popup else [],
         "name": position.get(lp.meta.name_field, -1),
         "key": position.get(lp.meta.key, -1),
         "facets": [position[c] for c in lp.ml.facets],
         "hidden": [k for k, item in enumerate(lp.styled.legend) if item.label in lp.ml.hidden],
-        "labelAt": _label_points(geoms) if lp.labels else None,
-        "fast": encode_fast(geoms, lp.family) if lp.fast else None,
+        "labelAt": _label_points(geoms) if lp.labels and not tiles else None,
+        "fast": encode_fast(geoms, lp.family) if lp.fast and not tiles else None,
+        "tiles": tiles,
     }
     if lp.series is not None:
         data["views"] = [_view_data(lp, v, position) for v in lp.views]
@@ -332,20 +358,28 @@ def basemap_data(bases: list[tuple[Basemap, str | None]]) -> list[BasemapData]:
     ]
 
 
-def page_json(plan: MapPlan, map_id: str) -> tuple[bytes, bool]:
+def display_geometries(plan: MapPlan, lp: LayerPlan) -> np.ndarray:
+    """A layer's geometries as the page draws them (GCJ-02 on AMap/GeoQ basemaps)."""
+    geoms = lp.frame.geometry.to_numpy()
+    return shift_to_gcj02(geoms) if plan.datum == "gcj02" else geoms
+
+
+def page_json(
+    plan: MapPlan, map_id: str, tiles: dict[int, TileData] | None = None
+) -> tuple[bytes, bool]:
     """The escaped data block of a page, and whether any layer is clustered. The plan must
-    be free of errors (it then has basemaps and some geometry)."""
-    bases, datum = plan.basemaps, plan.datum
+    be free of errors (it then has basemaps and some geometry). ``tiles`` describes the
+    layers (by index) whose tiles were written beside the page."""
+    tiles = tiles or {}
+    bases = plan.basemaps
     assert plan.spec is not None and bases
     layers: list[LayerData] = []
     texts: list[bytes] = []
     shown: list[np.ndarray] = []
     hidden: list[np.ndarray] = []
     for i, lp in enumerate(plan.layers):
-        geoms = lp.frame.geometry.to_numpy()
-        if datum == "gcj02":
-            geoms = shift_to_gcj02(geoms)
-        data, text = layer_data(lp, i, geoms)
+        geoms = display_geometries(plan, lp)
+        data, text = layer_data(lp, i, geoms, tiles.get(i))
         layers.append(data)
         texts.append(text)
         valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]

@@ -53,6 +53,10 @@ LABEL_MAX_FEATURES = 3000
 #: Layers with at least this many features are drawn by the fast canvas layer
 #: (assets/js/fast.js) unless the spec says ``fast = false``.
 FAST_MIN_FEATURES = 5000
+#: Layers with at least this many features are written as vector tiles beside the page
+#: (geomap/tiles.py, drawn by assets/js/tiles.js) unless the spec says ``tiles = false``:
+#: one page holding 1 M parcels is 124 MB and opens in 8-24 s.
+TILES_MIN_FEATURES = 300_000
 #: The footer's one explanation of the （示意） mark the page puts after illustrative values.
 BASIS_NOTE = "（示意）：该数值非报告原数，为示意拆分或示意位置；合计与报告一致。"
 #: Tooltips without a ``tooltip`` list show at most this many labelled fields.
@@ -79,6 +83,7 @@ PLAN_CODES: dict[str, Severity] = {
     "unknown-category": "error",  # hidden names no category of the categorical style
     "invalid-style": "error",  # a style the data cannot take (e.g. 9 classes of Set2)
     "layer-failed": "error",  # any other reason a layer cannot be drawn
+    "tiles-unsupported": "error",  # tiles = true with what tiles cannot draw (cluster, years…)
     "no-geometry": "error",
     "basemap-datum": "warning",  # an extra basemap in another datum, left out
     "join-warning": "warning",  # unmatched, keyless or duplicate keys; replaced columns
@@ -131,6 +136,7 @@ class LayerPlan:
     labels: bool  #: polygon name labels
     series: Series | None = None  #: the indicator's columns, for a year switch
     views: list[View] = field(default_factory=list)  #: the year switch's states
+    tiles: bool = False  #: written as vector tiles beside the page (geomap/tiles.py)
 
     @property
     def title(self) -> str:
@@ -822,6 +828,9 @@ class _LayerPlanner:
         # The fast encoding holds one geometry family; a mixed layer (which check reports as
         # mixed-geometry) is drawn by Leaflet instead.
         fast = fast and len(families(present_types(frame.geometry))) <= 1
+        tiles = self.tiles(len(frame))
+        if tiles is None:
+            return None
         named = meta.name_field in visible
         if ml.labels is not None:
             want_labels = ml.labels and family == "polygon" and named
@@ -842,12 +851,42 @@ class _LayerPlanner:
             sources=self.sources,
             illustrative=self.illustrative,
             join_report=self.report,
-            fast=fast and not cluster,
+            fast=fast and not cluster and not tiles,
             cluster=cluster,
-            labels=want_labels,
+            labels=want_labels and not tiles,
             series=self.series,
             views=views,
+            tiles=tiles,
         )
+
+    def tiles(self, count: int) -> bool | None:
+        """Whether the layer is written as vector tiles (``tiles`` in the spec, else by
+        feature count); None, with the problem recorded, when the spec asks for tiles
+        with something tiles cannot draw."""
+        ml = self.ml
+        if ml.tiles is None:
+            return count >= TILES_MIN_FEATURES and not ml.cluster and not ml.style.years
+        if not ml.tiles:
+            return False
+        clash = [
+            what
+            for what, on in (
+                ("cluster = true", ml.cluster),
+                ("fast = true", ml.fast is True),
+                ("labels = true", ml.labels is True),
+                ("style.years = true", ml.style.years),
+            )
+            if on
+        ]
+        if clash:
+            self.add(
+                "tiles-unsupported",
+                self.at,
+                f"{self.p.file} 的 {self.at}: tiles = true 不能与 {', '.join(clash)} 同用 "
+                "(vector tiles cannot be combined with these); 删除其中之一 (remove one)",
+            )
+            return None
+        return True
 
 
 def plan_map(

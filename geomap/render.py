@@ -9,15 +9,17 @@ client builds the DOM with ``textContent`` only.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from geomap.atlas import Atlas, atomic_write
-from geomap.errors import SpecError
+from geomap.errors import GeomapError, SpecError
 from geomap.fastcodec import encode_fast
 from geomap.freshness import INPUTS_META, RenderOptions, is_fresh, map_digest
 from geomap.page import MAP_ID, build_page
-from geomap.payload import page_json, script_json
+from geomap.payload import TileData, display_geometries, page_json, script_json
 from geomap.plan import PlanError, Warn, merge_sources, plan_map
 from geomap.spec import MapSpec
 
@@ -42,25 +44,46 @@ class RenderResult:
 
 
 def render_html(
-    atlas: Atlas, spec: MapSpec, options: RenderOptions, warn: Warn, digest: str = ""
+    atlas: Atlas,
+    spec: MapSpec,
+    options: RenderOptions,
+    warn: Warn,
+    digest: str = "",
+    tiles_dir: Path | None = None,
 ) -> bytes:
     """The complete HTML page of one map, as UTF-8 bytes.
 
     Raises :class:`~geomap.plan.PlanError` listing every error of the map's plan (the
-    problems ``geomap check`` reports); the plan's warnings go to ``warn``.
+    problems ``geomap check`` reports); the plan's warnings go to ``warn``. The vector
+    tiles of tiled layers are written into ``tiles_dir`` (which the page finds as
+    ``maps/<map>.tiles``); without it a map with tiled layers is refused.
     """
     plan = plan_map(atlas, spec.name, spec=spec, basemap=options.basemap)
     if plan.errors:
         raise PlanError(plan)
     for problem in plan.warnings:
         warn(problem.message)
-    data_json, cluster = page_json(plan, MAP_ID)
+    tiles: dict[int, TileData] = {}
+    if any(lp.tiles for lp in plan.layers):
+        if tiles_dir is None:
+            raise GeomapError(
+                f"地图 {spec.name} 含矢量切片图层，只能用 geomap render 生成并用 geomap serve "
+                "浏览 (a map with vector-tiled layers is rendered by geomap render only)"
+            )
+        from geomap.tiles import tiles_folder, write_layer_tiles
+
+        for i, lp in enumerate(plan.layers):
+            if lp.tiles:
+                geoms = display_geometries(plan, lp)
+                tiles[i] = write_layer_tiles(lp, i, geoms, tiles_dir, tiles_folder(spec.name))
+    data_json, cluster = page_json(plan, MAP_ID, tiles)
     return build_page(
         title=spec.title,
         data_json=data_json,
         digest_meta=(INPUTS_META, digest),
         online=options.online,
         cluster=cluster,
+        tiles=bool(tiles),
     )
 
 
@@ -87,6 +110,18 @@ def render_map(
     if not options.force and is_fresh(atlas, name, digest):
         result.skipped = True
         return result
-    page = render_html(atlas, spec, options, result.warnings.append, digest)
-    atomic_write(result.path, page)
+    from geomap.tiles import replace_folder, tiles_folder
+
+    final = atlas.inside(atlas.maps_dir / tiles_folder(name))
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.tiles-", dir=atlas.maps_dir))
+    try:
+        page = render_html(atlas, spec, options, result.warnings.append, digest, staging)
+        if any(staging.iterdir()):
+            replace_folder(staging, final)
+        elif final.is_dir():  # the map has no tiled layer any more
+            shutil.rmtree(final)
+        atomic_write(result.path, page)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
     return result

@@ -157,6 +157,7 @@ class MapLayer:
     cluster: bool = False
     search: bool = True
     fast: bool | None = None  # None: automatic, by feature count
+    tiles: bool | None = None  # vector tiles beside the page; None: automatic, by count
     join: Join | None = None
     rollup: tuple[Rollup, ...] = ()
     style: Style = field(default_factory=Style)
@@ -500,6 +501,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         cluster=r.get("cluster", bool, False),
         search=r.get("search", bool, True),
         fast=r.get("fast", bool),
+        tiles=r.get("tiles", bool),
         join=join,
         rollup=tuple(rollups),
         style=_parse_style(style_raw, where_at + "style.", problems),

@@ -41,10 +41,11 @@ COMMANDS = {
     "export": "geomap.cli.export_cmd",
     "atlas": "geomap.cli.atlas_cmd",
     "export-data": "geomap.cli.export_data_cmd",
+    "serve": "geomap.cli.serve_cmd",
 }
 
 # Modules of optional extras: a command that needs one says which extra to install.
-OPTIONAL_MODULES = {"playwright": "export"}
+OPTIONAL_MODULES = {"playwright": "export", "starlette": "serve", "uvicorn": "serve"}
 
 # Work that ends sooner than this shows no progress bar.
 PROGRESS_DELAY = 2.0

@@ -99,8 +99,9 @@
     var overlays = [];
     data.layers.forEach(function (ld, order) {
       ld.order = order;
-      var host = ld.fast ? addFastLayer(map, ld, state, arbiter, legend)
-                         : addLeafletLayer(map, ld, state, arbiter, legend, renderer);
+      var host = ld.tiles ? lib.tiles.addTiledLayer(map, ld, state, arbiter, legend, renderer)
+                 : ld.fast ? addFastLayer(map, ld, state, arbiter, legend)
+                 : addLeafletLayer(map, ld, state, arbiter, legend, renderer);
       overlays.push([host, escapeHtml(ld.title)]);
     });
     return overlays;
@@ -159,6 +160,7 @@
   function anchorOf(entry, i) {
     var at = entry.data.labelAt && entry.data.labelAt[i];
     if (at) return L.latLng(at);
+    if (entry.host.pointOf) return entry.host.pointOf(i);
     if (entry.host.boundsOf) return entry.host.boundsOf(i).getCenter();
     var layer = entry.byIndex[i];
     return layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();

@@ -19,7 +19,9 @@
       map.setView(bounds ? bounds.getCenter() : layer.getLatLng(), 17, { animate: false });
     }
     if (entry.data.popup.length) {
-      lib.arbiter.openPopup(map, lib.layers.anchorOf(entry, i), entry.data, i);
+      var open = function () { lib.arbiter.openPopup(map, lib.layers.anchorOf(entry, i), entry.data, i); };
+      // A tiled layer reads the feature's fields from its tile once drawn.
+      if (entry.host.withFeature) entry.host.withFeature(i, open); else open();
     }
   }
 
@@ -37,6 +39,20 @@
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
 
+    // Names of a tiled layer come from its search index, fetched at the first search.
+    var tiledNames = {};
+    function namesOf(entry) {
+      if (!entry.host.searchNames) return entry.data.values[entry.data.name];
+      if (!tiledNames[entry.data.id]) {
+        tiledNames[entry.data.id] = [];
+        entry.host.searchNames(function (names) {
+          tiledNames[entry.data.id] = names;
+          input.dispatchEvent(new Event("input"));
+        });
+      }
+      return tiledNames[entry.data.id];
+    }
+
     input.addEventListener("input", function () {
       while (list.firstChild) list.removeChild(list.firstChild);
       var q = input.value.trim().toLowerCase();
@@ -45,7 +61,7 @@
       Object.keys(state.layers).some(function (id) {
         var entry = state.layers[id];
         if (!entry.data.search || entry.data.name < 0) return false;
-        entry.data.values[entry.data.name].some(function (value, i) {
+        namesOf(entry).some(function (value, i) {
           var name = value === null || value === undefined ? null : String(value);
           if (name === null || name.toLowerCase().indexOf(q) < 0) return false;
           var li = el("li");

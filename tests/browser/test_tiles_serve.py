@@ -1,0 +1,152 @@
+"""A tiled map through `geomap serve` (issue 18): the page reads its PMTiles archive with
+HTTP Range requests from the real server, hovering a parcel names that parcel, a legend
+class toggles the tiles, search finds a parcel from the index written at render time;
+opened from disk, the page says in Chinese how to serve it. No request leaves the machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import run
+from parcels_atlas import PRIVATE_MARK, build
+
+pytestmark = pytest.mark.browser
+N = 3000
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Any]]:
+    root = tmp_path_factory.mktemp("served")
+    gdf = build(root, N)
+    assert run(root, "render", "county").exit_code == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geomap", "--atlas", str(root), "serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # printed once the socket listens
+        url = line[line.index("http://") :].split()[0]
+        yield url, root, gdf
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def open_served(browser: Any, url: str) -> tuple[Any, dict[str, list[Any]]]:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    seen: dict[str, list[Any]] = {"errors": [], "ranges": [], "outside": []}
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+
+    def handle(route: Any) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            seen["outside"].append(route.request.url)
+            route.abort()
+
+    page.route("**/*", handle)
+    page.on(
+        "response",
+        lambda r: (
+            seen["ranges"].append((r.status, r.request.headers.get("range")))
+            if r.url.endswith(".pmtiles")
+            else None
+        ),
+    )
+    page.goto(url + "county.html")
+    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=30000)
+    return page, seen
+
+
+def zoom_to(page: Any, i: int) -> tuple[float, float]:
+    page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
+    page.evaluate(
+        f"geomap.map.setView(geomap.layers.layer0.host.pointOf({i}), 17, {{animate: false}})"
+    )
+    page.wait_for_function(
+        f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({i})) === {i}",
+        timeout=15000,
+    )
+    x, y = page.evaluate(f"geomap.pointOf('layer0', {i})")
+    return float(x), float(y)
+
+
+def test_hover_names_the_parcel_under_the_mouse(
+    browser: Any, served: tuple[str, Path, Any]
+) -> None:
+    url, _, gdf = served
+    page, seen = open_served(browser, url)
+    for i in (7, 1234, N - 1):
+        x, y = zoom_to(page, i)
+        page.mouse.move(x - 2, y - 2)
+        page.mouse.move(x, y)
+        page.wait_for_selector(".leaflet-tooltip .gm-tooltip")
+        text = page.text_content(".leaflet-tooltip .gm-tooltip")
+        assert gdf["name"][i] in text and gdf["code"][i] in text
+        assert f"{gdf['value'][i]:g}" in text.replace(",", "") and "万元" in text
+        assert PRIVATE_MARK not in text
+    # Read in pieces: HTTP 206 answers to Range requests, from `geomap serve` itself.
+    assert seen["ranges"] and all(status == 206 and rng for status, rng in seen["ranges"])
+    page.mouse.click(x, y)
+    page.wait_for_selector(".leaflet-popup .gm-popup")
+    assert gdf["name"][N - 1] in page.text_content(".leaflet-popup .gm-popup")
+    assert seen["outside"] == [] and seen["errors"] == []
+    page.close()
+
+
+def test_legend_class_off_hides_parcels_and_search_finds_one(
+    browser: Any, served: tuple[str, Path, Any]
+) -> None:
+    url, _, gdf = served
+    page, seen = open_served(browser, url)
+    i = 42
+    zoom_to(page, i)
+    cls = page.evaluate(
+        f"(() => {{ var h = geomap.layers.layer0.host; h.hitAt(h.pointOf({i}));"
+        " return h.tiles.queryTileFeaturesDebug(h.pointOf(" + str(i) + ").lng,"
+        " h.pointOf(" + str(i) + ").lat, 4).get('')[0].feature.props._c; })()"
+    )
+    page.click(f".gm-legend [data-geomap=legend-item][data-class='{cls}']")
+    assert (
+        page.evaluate(f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({i}))")
+        == -1
+    )
+    page.click(f".gm-legend [data-geomap=legend-item][data-class='{cls}']")
+    assert (
+        page.evaluate(f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({i}))")
+        == i
+    )
+    page.fill(".gm-search input", gdf["name"][2345])
+    page.wait_for_selector(".gm-search-results li .gm-search-name")
+    page.click(".gm-search-results li")
+    page.wait_for_selector(".leaflet-popup .gm-popup")
+    assert gdf["code"][2345] in page.text_content(".leaflet-popup .gm-popup")
+    assert seen["outside"] == [] and seen["errors"] == []
+    page.close()
+
+
+def test_opened_from_disk_it_says_how_to_serve(
+    open_page: Any, served: tuple[str, Path, Any]
+) -> None:
+    _, root, _ = served
+    opened = open_page(root / "maps" / "county.html")
+    text = opened.page.text_content("[data-geomap=tiles-notice]")
+    assert "geomap serve" in text and "http://127.0.0.1:8000/county.html" in text
+    assert "3,000" in text
+    # The summary grid is drawn instead; nothing tried to read the tiles from disk.
+    assert opened.page.evaluate(
+        "geomap.layers.layer0.host.hasLayer(geomap.layers.layer0.host.grid)"
+    )
+    assert opened.console_errors == [] and opened.failed_requests == []
