@@ -83,6 +83,7 @@ class TileData(TypedDict):
     gridBreaks: list[int]  #: upper bound of each class of the grid's counts
     gridColors: list[str]  #: #rrggbb of each class
     gridLegend: LegendData  #: the grid's legend (counts with their unit)
+    facetCounts: dict[str, list[list[Any]]]  #: per facet field index: [value text, count]
     unit: str  #: what one feature is called (图斑, 要素)
     note: str  #: the legend's line on what is drawn at which zoom
     tiler: str  #: tippecanoe | gdal

@@ -193,6 +193,27 @@ def summary_grid(bounds: np.ndarray, zoom: int) -> tuple[list[Any], list[int]]:
     return geoms, counts.astype(int).tolist()
 
 
+def _value_key(value: Any) -> str:
+    """A value as the page's filters compare it (filters.js ``valueKey``)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def facet_counts(lp: LayerPlan) -> dict[str, list[list[Any]]]:
+    """The facet chips of a tiled layer: each value of each facet field and its count."""
+    out: dict[str, list[list[Any]]] = {}
+    for col in lp.ml.facets:
+        counts: dict[str, int] = {}
+        for v in column_values(lp.frame[col]):
+            key = _value_key(v)
+            counts[key] = counts.get(key, 0) + 1
+        out[str(lp.visible.index(col))] = [[k, n] for k, n in counts.items()]
+    return out
+
+
 def grid_breaks(counts: list[int], k: int = 5) -> list[int]:
     """Upper bounds of up to ``k`` classes of the grid's counts (quantiles, distinct)."""
     if not counts:
@@ -268,6 +289,7 @@ def write_layer_tiles(
             ],
             "basis": None,
         },
+        "facetCounts": facet_counts(lp),
         "unit": unit,
         "note": (
             f"第 {zoom} 级及以上显示全部 {int(present.sum()):,} 个{unit}；"

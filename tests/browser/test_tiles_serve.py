@@ -128,6 +128,16 @@ def test_legend_class_off_hides_parcels_and_search_finds_one(
         page.evaluate(f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({i}))")
         == i
     )
+    # A facet chip (counted at render time) hides the parcels with that status.
+    status = gdf["status"][i]
+    chip = f".gm-facets [data-geomap=facet][data-value='{status}']"
+    assert page.text_content(chip) == f"{status} {(gdf['status'] == status).sum()}"
+    page.click(chip)
+    assert (
+        page.evaluate(f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({i}))")
+        == -1
+    )
+    page.click(chip)
     page.fill(".gm-search input", gdf["name"][2345])
     page.wait_for_selector(".gm-search-results li .gm-search-name")
     page.click(".gm-search-results li")

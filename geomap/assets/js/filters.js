@@ -107,11 +107,15 @@
           group.setAttribute("data-layer", ld.id);
           group.appendChild(el("div", "gm-facet-title", ld.title + " · " + ld.fields[field].label));
           var counts = {}, order = [];
-          ld.values[field].forEach(function (v) {
-            var k = valueKey(v);
-            if (!(k in counts)) { counts[k] = 0; order.push(k); }
-            counts[k]++;
-          });
+          if (ld.tiles) {  // a tiled layer's values are in its tiles: counted at render
+            ld.tiles.facetCounts[field].forEach(function (kc) { counts[kc[0]] = kc[1]; order.push(kc[0]); });
+          } else {
+            ld.values[field].forEach(function (v) {
+              var k = valueKey(v);
+              if (!(k in counts)) { counts[k] = 0; order.push(k); }
+              counts[k]++;
+            });
+          }
           order.sort(function (a, b) { return a.localeCompare(b, "zh-CN", { numeric: true }); });
           order.forEach(function (k) {
             var chip = el("button", "gm-chip", (k === "" ? "未填" : k) + " " + counts[k]);
