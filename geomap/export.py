@@ -22,10 +22,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -75,6 +76,7 @@ OFFLINE_MESSAGE = (
 _DATA_START = b'<script type="application/json" id="geomap-data">'
 
 Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -657,7 +659,6 @@ def export_map(
     page_html = render_html(atlas, spec, render_opts, warnings.append)
     planner = SheetPlanner(spec, page_data(page_html), options, datum)
     planner.column_labels = _column_labels(atlas, spec)
-    has_tiles = bool(planner.data["basemaps"])
 
     if options.each:
         pages = planner.each_sheets()
@@ -665,6 +666,27 @@ def export_map(
             pages = [p for p in pages if p[0] == "map"]
     else:
         pages = [("map", {"extent": planner.extent(), "focus": None}, None)]
+
+    def print_pages() -> list[bytes]:
+        return _print_pages(page_html, pages, planner, result, warnings, progress)
+
+    outputs = _in_own_thread(print_pages)
+    result.pages = len(pages)
+    _write(result, pages, outputs, planner, options)
+    return result
+
+
+def _print_pages(
+    page_html: bytes,
+    pages: list[tuple[str, dict[str, Any], int | None]],
+    planner: SheetPlanner,
+    result: ExportResult,
+    warnings: list[str],
+    progress: Progress | None,
+) -> list[bytes]:
+    """Every page laid out and captured in one Chromium session."""
+    options = planner.options
+    has_tiles = bool(planner.data["basemaps"])
     total = len(pages)
     outputs: list[bytes] = []
     with _session(page_html, options, has_tiles) as session:
@@ -686,9 +708,31 @@ def export_map(
             outputs.append(session.capture())
             if progress:
                 progress(done, total)
-    result.pages = total
-    _write(result, pages, outputs, planner, options)
-    return result
+    return outputs
+
+
+def _in_own_thread(work: Callable[[], _T]) -> _T:
+    """``work()`` run in a thread of its own; its result returned, its error raised here.
+
+    Playwright's sync API refuses to start in a thread that already runs an asyncio loop:
+    a Jupyter kernel, an async server, or another Playwright session in the same thread
+    (a test suite's shared browser). A fresh thread has no loop, so ``export_map`` works
+    whoever calls it. The caller waits; nothing runs concurrently."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="geomap-export", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: _T = outcome["value"]
+    return value
 
 
 def _show_map(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run
@@ -240,3 +241,18 @@ def test_export_unknown_map_and_bad_dpi(xiping: Path) -> None:
     bad = run(xiping, "export", "overview", "--dpi", "5", "-o", str(xiping / "x.png"))
     assert bad.exit_code == 1 and "dpi" in bad.stderr
     assert not (xiping / "x.png").exists()
+
+
+def test_export_while_another_playwright_session_runs(xiping: Path, browser: Any) -> None:
+    """The suite's own browser is open: a sync Playwright session, i.e. an asyncio loop
+    running in this thread (as in a Jupyter kernel). Export still prints, because it drives
+    Chromium from a thread of its own, and the other session keeps working."""
+    page = browser.new_page()  # the session is alive and in use
+    try:
+        out = xiping / "while-browser.pdf"
+        result = run(xiping, "-q", "export", "water-land", "--basemap", "none", "-o", str(out))
+        assert result.exit_code == 0, result.output
+        assert pdf_pages(out) == 1 and "水利与土地整治" in pdf_text(out)
+        assert page.evaluate("1 + 1") == 2  # and the other session still works
+    finally:
+        page.close()
