@@ -63,3 +63,20 @@ def test_compare_prints_ratios_and_raw_numbers(tmp_path: Path) -> None:
     assert "| 200 | geomap/explore |" in done.stdout
     saved = json.loads(next(tmp_path.glob("*-200.json")).read_text(encoding="utf-8"))
     assert saved["results"][0]["size"] == 200
+
+
+def test_crs_transform_benchmark_runs_and_checks_its_result() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "crs_transform", ROOT / "benchmarks" / "crs_transform.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--size", "2000", "--repeat", "1"])
+    assert set(result["seconds"]) == {
+        "wgs84_to_gcj02",
+        "gcj02_to_wgs84",
+        "wgs84_to_bd09",
+        "bd09_to_wgs84",
+    }
+    assert result["gcj02_round_trip_max_error_m"] < 0.001
