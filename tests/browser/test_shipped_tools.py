@@ -74,3 +74,42 @@ def test_collective_economy_switches_years_and_shows_change(xiping: Path, open_p
     assert "2021年" in legend.inner_text()
     switch.select_option(label="变化")
     assert "变化" in legend.inner_text() and "+" in legend.inner_text()
+
+
+# Every panel over the map: Leaflet controls (zoom, search, facet chips, tools, layers,
+# legend, footer, scale) and geomap's boxes (title, list, measure).
+PANELS_JS = """() => [...document.querySelectorAll(
+    '.leaflet-control, [data-geomap=title], [data-geomap=list], .gm-measure-result')]
+  .map(e => { const r = e.getBoundingClientRect();
+              return {name: e.className, x: r.x, y: r.y, width: r.width, height: r.height}; })
+  .filter(r => r.width > 0 && r.height > 0)"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_popup_from_the_list_pans_clear_of_every_panel(xiping: Path, open_page) -> None:
+    """Issue 14: 清单 → the first row (H00035, next to the facet chips at the top left)
+    opens a popup whose heading is under no panel once the map has panned."""
+    opened = open_page(xiping / "maps" / "housing-safety.html")
+    page = opened.page
+    page.locator("[data-geomap=list-toggle]").click()
+    first = page.locator("[data-geomap=list] [data-geomap-key]").first
+    key = first.get_attribute("data-geomap-key")
+    assert key == "H00035"
+    first.click()
+    heading = page.locator(".leaflet-popup-content h3")
+    assert heading.inner_text() == key
+    page.wait_for_timeout(400)  # the pan animation (0.25 s)
+    box = dict(heading.bounding_box())
+    panels = page.evaluate(PANELS_JS)
+    names = " ".join(p["name"] for p in panels)
+    assert all(n in names for n in ("gm-facets", "gm-header", "gm-list", "gm-legend")), names
+    assert [p for p in panels if _overlap(box, p)] == [], box
+    assert opened.console_errors == []

@@ -27,25 +27,72 @@
     return box;
   }
 
-  // Popups pan clear of the title box (top) and the legend (bottom right).
-  function panPadding(map) {
-    var mapRect = map.getContainer().getBoundingClientRect();
-    var top = 10, right = 10;
-    var header = map.getContainer().querySelector("[data-geomap=title]");
-    if (header) top = Math.max(top, header.getBoundingClientRect().bottom - mapRect.top + 10);
-    var legend = map.getContainer().querySelector(".gm-legend");
-    if (legend && legend.offsetParent) {
-      var r = legend.getBoundingClientRect();
-      if (r.width) right = Math.max(right, mapRect.right - r.left + 10);
-    }
-    return { topLeft: [10, top], bottomRight: [right, 10] };
+  // Popups pan clear of every panel over the map: Leaflet controls (zoom, search, facet
+  // chips, tools, layers, legend, footer, scale) and geomap's own boxes (title, list,
+  // measure), found in the page rather than listed, so a new panel is avoided too.
+  var GAP = 8;
+
+  function panelRects(map) {
+    var box = map.getContainer(), origin = box.getBoundingClientRect();
+    var els = [].slice.call(box.querySelectorAll(".leaflet-control"));
+    [].forEach.call(box.children, function (c) {
+      if (!c.classList.contains("leaflet-pane") && !c.classList.contains("leaflet-control-container")) els.push(c);
+    });
+    return els.map(function (e) { return relRect(e, origin); })
+      .filter(function (r) { return r.right > r.left && r.bottom > r.top; });
+  }
+
+  function relRect(e, origin) {
+    var r = e.getBoundingClientRect();
+    return { left: r.left - origin.left, top: r.top - origin.top,
+             right: r.right - origin.left, bottom: r.bottom - origin.top };
+  }
+
+  function meets(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // The smallest shift (dx, dy) that puts rect inside the map and off every panel: each
+  // candidate puts an edge of the rect beside an edge of a panel or of the map.
+  function clearShift(rect, panels, size) {
+    var xs = [0, GAP - rect.left, size.x - GAP - rect.right];
+    var ys = [0, GAP - rect.top, size.y - GAP - rect.bottom];
+    panels.forEach(function (p) {
+      xs.push(p.right + GAP - rect.left, p.left - GAP - rect.right);
+      ys.push(p.bottom + GAP - rect.top, p.top - GAP - rect.bottom);
+    });
+    var best = null;
+    xs.forEach(function (dx) {
+      ys.forEach(function (dy) {
+        var r = { left: rect.left + dx, top: rect.top + dy, right: rect.right + dx, bottom: rect.bottom + dy };
+        if (r.left < GAP - 0.5 || r.top < GAP - 0.5 || r.right > size.x - GAP + 0.5 || r.bottom > size.y - GAP + 0.5) return;
+        if (panels.some(function (p) { return meets(r, p); })) return;
+        var cost = Math.abs(dx) + Math.abs(dy);
+        if (!best || cost < best.cost) best = { dx: dx, dy: dy, cost: cost };
+      });
+    });
+    return best;
+  }
+
+  // Pan so the whole popup is clear of the panels; if it cannot be, its heading (layer
+  // line and name); failing that, keep the popup inside the map as Leaflet would.
+  function panClear(map, popup) {
+    var el = popup.getElement();
+    if (!el) return;
+    var origin = map.getContainer().getBoundingClientRect(), size = map.getSize();
+    var whole = relRect(el, origin), panels = panelRects(map);
+    var head = el.querySelector(".gm-popup h3") || el.querySelector(".gm-popup-layer");
+    var top = head ? { left: whole.left, top: whole.top, right: whole.right,
+                       bottom: relRect(head, origin).bottom } : whole;
+    var shift = clearShift(whole, panels, size) || clearShift(top, panels, size) ||
+      clearShift(whole, [], size);
+    if (shift && (shift.dx || shift.dy)) map.panBy([-shift.dx, -shift.dy]);
   }
 
   function openPopup(map, latlng, ld, i) {
-    var pad = panPadding(map);
-    L.popup({ maxWidth: 360, autoPanPaddingTopLeft: pad.topLeft,
-              autoPanPaddingBottomRight: pad.bottomRight })
+    var popup = L.popup({ maxWidth: 360, autoPan: false })
       .setLatLng(latlng).setContent(popupContent(ld, i)).openOn(map);
+    panClear(map, popup);
   }
 
   // state.layers[id].host tells whether a layer is on the map.
