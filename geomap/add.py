@@ -22,6 +22,7 @@ import tomli_w
 from geomap.atlas import Atlas, atomic_write, check_name
 from geomap.crs import area_mu, length_m
 from geomap.errors import DataError, SpecError
+from geomap.geometry import TYPE_NAME, Family, family_of
 from geomap.ingest import (
     NAME_FIELDS,
     IngestResult,
@@ -62,13 +63,8 @@ class AddReport:
     dry_run: bool = False
 
 
-def _family(gdf: gpd.GeoDataFrame) -> str:
-    types = {t.replace("Multi", "") for t in gdf.geometry.geom_type.dropna()}
-    return types.pop() if len(types) == 1 else "/".join(sorted(types))
-
-
-def _default_kind(family: str) -> str:
-    return {"Point": "point", "LineString": "line"}.get(family, "parcel")
+def _default_kind(family: Family) -> str:
+    return {"point": "point", "line": "line"}.get(family, "parcel")
 
 
 def _choose_key(
@@ -179,11 +175,11 @@ def add_layer(
         source, layer=layer, crs=crs, encoding=encoding, lon=lon, lat=lat, strict=strict
     )
     gdf, key_col = _choose_key(result.gdf, key, Path(source))
-    family = _family(gdf)
+    family = family_of(gdf.geometry.values)  # one family: ingest refuses mixtures
     warnings = list(result.warnings)
     total_area = total_length = None
-    declared = find_area_field(gdf) if family == "Polygon" else None
-    if family == "Polygon":
+    declared = find_area_field(gdf) if family == "polygon" else None
+    if family == "polygon":
         areas = area_mu(gdf.geometry.values)
         total_area = float(np.sum(areas))
         if declared:
@@ -191,7 +187,7 @@ def add_layer(
         if AREA_COLUMN not in gdf.columns:
             gdf = gdf.copy()
             gdf[AREA_COLUMN] = np.round(areas, 2)
-    elif family == "LineString":
+    elif family == "line":
         total_length = float(np.sum(length_m(gdf.geometry.values)))
 
     fields: dict[str, dict[str, Any]] = {}
@@ -242,7 +238,7 @@ def add_layer(
         key=key_col,
         name_field=name_field,
         features=len(gdf),
-        geometry_type=family,
+        geometry_type=TYPE_NAME[family],
         area_mu=total_area,
         length_m=total_length,
         private_fields=private,

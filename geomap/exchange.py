@@ -36,14 +36,16 @@ from xml.sax.saxutils import quoteattr
 from geomap.atlas import Atlas
 from geomap.crs import parse_crs
 from geomap.errors import DataError, GeomapError, PrivacyError
+from geomap.ingest.formats import exported
 from geomap.privacy import personal_kind
 from geomap.spec import LayerMeta
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-FORMATS = {"gpkg": ".gpkg", "shp": ".shp", "geojson": ".geojson", "csv": ".csv"}
-DRIVERS = {"gpkg": "GPKG", "shp": "ESRI Shapefile", "geojson": "GeoJSON"}
+# From the one list of formats (geomap.ingest.formats): --format name → suffix, GDAL driver.
+FORMATS = {name: f.suffixes[0] for name, f in exported().items()}
+DRIVERS = {name: f.driver for name, f in exported().items() if f.driver}
 ENCODINGS = ("utf-8", "gbk")
 # A Shapefile is a set of files; these are the ones written here.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qml")

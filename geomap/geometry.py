@@ -26,6 +26,10 @@ _FAMILY: dict[str, Family] = {
 }
 
 
+# The single-part type name a family is reported as (``geomap add``'s summary).
+TYPE_NAME: dict[Family, str] = {"point": "Point", "line": "LineString", "polygon": "Polygon"}
+
+
 def families(geom_types: Iterable[str]) -> set[str]:
     """The families of these geometry type names (``"collection"`` for a
     GeometryCollection, the type name itself for anything unknown)."""

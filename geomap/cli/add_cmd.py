@@ -8,6 +8,7 @@ from geomap.add import AddReport, add_layer
 from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.crs import describe_epsg
 from geomap.ingest import display_path
+from geomap.ingest.formats import listing
 from geomap.spec import KINDS
 
 
@@ -52,7 +53,11 @@ def warning_lines(r: AddReport) -> list[str]:
     return [*lines, *r.warnings]
 
 
-@click.command(name="add")
+@click.command(
+    name="add",
+    help="加入图层 (add a layer from a planner's file).\n\n"
+    f"SOURCE 的格式 (formats read): {listing()}.",
+)
 @click.argument("source", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--name", required=True, help="图层名 (layer name): a slug such as new-park.")
 @click.option("--title", help="图层标题 (Chinese title); default: the source's name.")
@@ -87,7 +92,7 @@ def command(
     strict: bool,
     map_name: str | None,
 ) -> None:
-    """加入图层 (add a layer from a planner's file)."""
+    """Parse the options, add the layer, print the summary (help: the decorator)."""
     atlas = get_atlas(ctx)
     note(f"读取 (reading) {display_path(source)} …")
     with progress(f"导入 (adding) {name}"):

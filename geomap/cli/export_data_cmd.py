@@ -8,6 +8,7 @@ import click
 
 from geomap.cli.main import get_atlas, note, progress, warn
 from geomap.exchange import ENCODINGS, FORMATS, default_output, export_layer
+from geomap.ingest.formats import exported
 
 
 @click.command(name="export-data")
@@ -18,7 +19,9 @@ from geomap.exchange import ENCODINGS, FORMATS, default_output, export_layer
     type=click.Choice(list(FORMATS)),
     default="gpkg",
     show_default=True,
-    help="格式 (format): GeoPackage, Shapefile, GeoJSON, CSV (WKT geometry).",
+    help="格式 (format): "
+    + ", ".join(f"{name} = {f.title}" for name, f in exported().items())
+    + "; csv has a WKT geometry column.",
 )
 @click.option(
     "--crs",

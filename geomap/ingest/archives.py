@@ -1,4 +1,4 @@
-"""Zip archives: .zip, .kmz (and a safety check for .xlsx)."""
+"""Zip archives opened safely (paths, symlinks, bombs): extraction, .kmz, the .xlsx check."""
 
 from __future__ import annotations
 
@@ -9,21 +9,17 @@ from pathlib import Path, PurePosixPath
 
 from geomap.errors import DataError
 from geomap.ingest.common import (
-    MAX_LISTED,
     MAX_UNZIPPED_BYTES,
     MAX_ZIP_MEMBERS,
     MAX_ZIP_RATIO,
     ZIP_RATIO_MIN_BYTES,
-    _choose,
     _Raw,
     _short,
 )
-from geomap.ingest.formats import _FORMATS
-from geomap.ingest.gdal import _read_gdal_layered, _read_gdal_single, _read_kml
-from geomap.ingest.shapefile import _read_shapefile
+from geomap.ingest.gdal import _read_kml
 
 # --------------------------------------------------------------------------------------------
-# Zip archives: .zip, .kmz (and a safety check for .xlsx)
+# Zip archives: safe extraction, .kmz (and a safety check for .xlsx)
 # --------------------------------------------------------------------------------------------
 
 
@@ -135,45 +131,6 @@ def _safe_extract(src: Path, dest: Path) -> list[Path]:
 
 def _rel(path: Path, root: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
-
-
-def _read_zip(src: Path, tmp: Path, layer: str | None, encoding: str | None) -> _Raw:
-    files = _safe_extract(src, tmp)
-    by_kind: dict[str, list[Path]] = {}
-    for f in files:
-        kind = _FORMATS.get(f.suffix.lower())
-        if kind in ("shapefile", "gpkg", "geojson", "kml"):
-            by_kind.setdefault(kind, []).append(f)
-    if "shapefile" in by_kind:
-        shps = sorted(by_kind["shapefile"])
-        labels = [_rel(p, tmp) for p in shps]
-        stems = [p.stem for p in shps]
-        wanted = layer
-        if layer is not None and layer in stems and layer not in labels:
-            wanted = labels[stems.index(layer)]
-        chosen = _choose(src, (" Shapefile ", "Shapefile"), labels, wanted)
-        raw = _read_shapefile(shps[labels.index(chosen)], encoding, fmt="shapefile-zip")
-        raw.layer_used = chosen
-        return raw
-    candidates = [p for kind in ("gpkg", "geojson", "kml") for p in by_kind.get(kind, [])]
-    if len(candidates) != 1:
-        found = ", ".join(_rel(p, tmp) for p in files[:MAX_LISTED]) or "(空 empty)"
-        raise DataError(
-            f"{src}: 压缩包里应当只有一个 Shapefile/GeoPackage/GeoJSON/KML "
-            f"(expected one dataset in the zip; found: {found}); 请解压后直接添加所需文件 "
-            "(unzip it and add the file you want)"
-        )
-    inner = candidates[0]
-    kind = _FORMATS[inner.suffix.lower()]
-    if kind == "kml":
-        raw = _read_kml(inner, "kml-zip", layer, display=src)
-    elif kind == "gpkg":
-        raw = _read_gdal_layered(inner, "gpkg-zip", layer)
-    else:
-        raw = _read_gdal_single(inner, "geojson-zip", layer)
-    if raw.layer_used is None:
-        raw.layer_used = _rel(inner, tmp)
-    return raw
 
 
 def _read_kmz(src: Path, tmp: Path, layer: str | None) -> _Raw:

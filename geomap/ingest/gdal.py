@@ -16,7 +16,6 @@ import pyogrio.errors
 
 from geomap.errors import DataError
 from geomap.ingest.common import _choose, _gdal_errors, _Raw, _read_dataframe
-from geomap.ingest.formats import _fmt_name
 
 # Columns LIBKML adds to every layer; dropped when they only hold their defaults.
 _LIBKML_DEFAULTS: dict[str, Any] = {
@@ -43,10 +42,10 @@ def _spatial_layers(src: Path, what: str) -> list[str]:
     return [str(name) for name, gtype in layers if gtype is not None]
 
 
-def _read_gdal_layered(src: Path, fmt: str, layer: str | None) -> _Raw:
-    names = _spatial_layers(src, _fmt_name(fmt))
+def _read_gdal_layered(src: Path, fmt: str, layer: str | None, title: str) -> _Raw:
+    names = _spatial_layers(src, title)
     chosen = _choose(src, ("图层", "layer"), names, layer)
-    with _gdal_errors(src, _fmt_name(fmt)) as notes:
+    with _gdal_errors(src, title) as notes:
         gdf = _read_dataframe(src, layer=chosen)
     return _Raw(gdf=gdf, source_format=fmt, layer_used=chosen, warnings=notes)
 
@@ -82,12 +81,12 @@ def _geojson_local(src: Path) -> tuple[Path | bytes, str | None]:
     )
 
 
-def _read_gdal_single(src: Path, fmt: str, layer: str | None) -> _Raw:
+def _read_gdal_single(src: Path, fmt: str, layer: str | None, title: str) -> _Raw:
     source: Path | bytes = src
     note = None
     if fmt.startswith("geojson"):
         source, note = _geojson_local(src)
-    with _gdal_errors(src, _fmt_name(fmt)) as notes:
+    with _gdal_errors(src, title) as notes:
         gdf = _read_dataframe(source)
     if note:
         notes.append(note)

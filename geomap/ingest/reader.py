@@ -16,7 +16,6 @@ from geomap.crs import (
     parse_crs,
 )
 from geomap.errors import DataError
-from geomap.ingest.archives import _read_kmz, _read_zip
 from geomap.ingest.common import (
     _POLY,
     IngestResult,
@@ -26,8 +25,7 @@ from geomap.ingest.common import (
     _short,
     display_path,
 )
-from geomap.ingest.formats import _detect_format
-from geomap.ingest.gdal import _read_gdal_layered, _read_gdal_single, _read_kml
+from geomap.ingest.formats import Format, Request, detect
 from geomap.ingest.repair import _repair_polygons
 from geomap.ingest.resolve import (
     _bounds,
@@ -39,8 +37,7 @@ from geomap.ingest.resolve import (
     _resolve_crs,
     _to_wgs84,
 )
-from geomap.ingest.shapefile import _read_shapefile
-from geomap.ingest.tables import _clean_names, _read_table
+from geomap.ingest.tables import _clean_names
 
 # --------------------------------------------------------------------------------------------
 # Entry point
@@ -99,13 +96,12 @@ def read_source(
     spec = parse_crs(crs) if crs is not None else None
     if encoding is not None:
         encoding = _check_codec(encoding)
-    fmt = _detect_format(src)
+    fmt = detect(src)
     with tempfile.TemporaryDirectory(prefix="geomap-ingest-") as tmp:
-        readable = src if fmt in ("csv", "xlsx") else _gdal_safe_path(src, Path(tmp))
+        readable = src if fmt.table else _gdal_safe_path(src, Path(tmp))
+        request = Request(Path(tmp), layer=layer, encoding=encoding, lon=lon, lat=lat)
         try:
-            raw = _read_any(
-                readable, fmt, Path(tmp), layer=layer, encoding=encoding, lon=lon, lat=lat
-            )
+            raw = _read_any(readable, fmt, request)
         except DataError as exc:
             if readable == src:
                 raise
@@ -116,43 +112,14 @@ def read_source(
     return _finish(src, raw, spec, strict)
 
 
-def _read_any(
-    src: Path,
-    fmt: str,
-    tmp: Path,
-    *,
-    layer: str | None,
-    encoding: str | None,
-    lon: str | None,
-    lat: str | None,
-) -> _Raw:
-    if fmt in ("csv", "xlsx"):
-        return _read_table(src, fmt, layer=layer, encoding=encoding, lon=lon, lat=lat)
-    if lon is not None or lat is not None:
+def _read_any(src: Path, fmt: Format, rq: Request) -> _Raw:
+    if not fmt.table and (rq.lon is not None or rq.lat is not None):
         raise DataError(f"{src}: --lon/--lat 只适用于 CSV/XLSX (only for CSV and XLSX tables)")
-    if fmt == "shapefile":
-        raw = _read_shapefile(src, encoding)
-        if layer is not None and layer != raw.layer_used:
-            raw.warnings.append(f"Shapefile 只有一个图层，忽略 --layer {layer} (ignored)")
-        return raw
-    if encoding is not None:
-        # GeoPackage, GeoJSON and KML are UTF-8 by definition.
-        warn = f"{fmt} 文件固定为 UTF-8，忽略 --encoding (ignored for {fmt})"
-    else:
-        warn = None
-    if fmt == "gpkg":
-        raw = _read_gdal_layered(src, "gpkg", layer)
-    elif fmt == "geojson":
-        raw = _read_gdal_single(src, "geojson", layer)
-    elif fmt == "kml":
-        raw = _read_kml(src, "kml", layer)
-    elif fmt == "kmz":
-        raw = _read_kmz(src, tmp, layer)
-    else:
-        raw = _read_zip(src, tmp, layer, encoding)
-        warn = None
-    if warn:
-        raw.warnings.append(warn)
+    raw = fmt.read(src, fmt.name, rq)
+    if fmt.utf8 and rq.encoding is not None:
+        raw.warnings.append(
+            f"{fmt.name} 文件固定为 UTF-8，忽略 --encoding (ignored for {fmt.name})"
+        )
     return raw
 
 
