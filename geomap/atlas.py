@@ -16,7 +16,6 @@ import json
 import os
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import tomli_w
 
 from geomap.errors import AtlasNotFound, DataError, NotFound, SpecError, UnsafePath
+from geomap.locks import exclusive_lock
 from geomap.spec import (
     SLUG,
     LayerMeta,
@@ -207,33 +207,6 @@ def _read_or_none(path: Path) -> bytes | None:
 def _digest(path: Path) -> str | None:
     data = _read_or_none(path)
     return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-@contextlib.contextmanager
-def exclusive_lock(path: Path, timeout: float) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` across processes, waiting up to ``timeout`` seconds.
-
-    The one place that knows about operating systems: ``filelock`` takes ``flock`` on POSIX,
-    ``msvcrt.locking`` on Windows, and an exclusively created lock file where neither exists.
-    """
-    with warnings.catch_warnings():
-        # Without fcntl (not Windows, not POSIX) filelock warns that only its soft lock is
-        # available: that lock still excludes other geomap commands, so the warning is noise.
-        warnings.simplefilter("ignore")
-        import filelock
-
-    lock = filelock.FileLock(str(path), timeout=timeout)
-    try:
-        lock.acquire(poll_interval=0.1)
-    except filelock.Timeout:
-        raise DataError(
-            f"{path}: 另一个 geomap 命令正在写入图集 (another geomap command is "
-            f"writing this atlas); waited {timeout:.0f} s, try again later"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _umask() -> int:

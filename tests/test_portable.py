@@ -193,3 +193,80 @@ def test_readable_streams_is_idempotent_and_keeps_encoding() -> None:
     if hasattr(sys.stdout, "errors") and hasattr(sys.stdout, "reconfigure"):
         assert sys.stdout.errors == "geomap-readable"
     assert getattr(sys.stdout, "encoding", None) == before
+
+
+# geomap/locks.py without fcntl: one process holds a lock until its stdin closes, another
+# tries to take it. Both run with the shim, as on Windows.
+HOLD = """\
+import sys
+from pathlib import Path
+from geomap.locks import SharedLock, exclusive_lock
+path, kind = Path(sys.argv[1]), sys.argv[2]
+if kind == "exclusive":
+    with exclusive_lock(path, 5):
+        print("held", flush=True)
+        sys.stdin.read()
+else:
+    lock = SharedLock(path)
+    lock.share()
+    print("held", flush=True)
+    sys.stdin.read()
+    lock.close()
+"""
+TRY = """\
+import json, sys
+from pathlib import Path
+from geomap.errors import DataError
+from geomap.locks import SharedLock, exclusive_lock
+path, kind = Path(sys.argv[1]), sys.argv[2]
+if kind == "exclusive":
+    try:
+        with exclusive_lock(path, 0.5):
+            print(json.dumps({"exclusive": True}))
+    except DataError as exc:
+        print(json.dumps({"exclusive": False, "message": str(exc)}))
+else:
+    lock = SharedLock(path)
+    alone = lock.own_within(0.5)
+    lock.release()
+    lock.share()  # never waits while others only share it
+    lock.close()
+    print(json.dumps({"alone": alone, "shared": True}))
+"""
+
+
+def _python(code: str, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _try(path: Path, kind: str, env: dict[str, str]) -> dict[str, object]:
+    out, err = _python(TRY, str(path), kind, env=env).communicate(timeout=60)
+    assert "fcntl" not in err and "Traceback" not in err, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("kind", ["exclusive", "shared"])
+def test_locks_work_without_fcntl(tmp_path: Path, no_posix: dict[str, str], kind: str) -> None:
+    path = tmp_path / "锁 文件.lock"
+    holder = _python(HOLD, str(path), kind, env=no_posix)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        while_held = _try(path, kind, no_posix)
+    finally:
+        _, err = holder.communicate("", timeout=60)  # stdin closed: the holder lets go
+    assert holder.returncode == 0 and "Traceback" not in err, err
+    after = _try(path, kind, no_posix)
+    if kind == "exclusive":
+        assert while_held["exclusive"] is False
+        assert "another geomap command" in str(while_held["message"])
+        assert after == {"exclusive": True}
+    else:  # a reader keeps a writer out, not another reader
+        assert while_held == {"alone": False, "shared": True}
+        assert after == {"alone": True, "shared": True}

@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from geomap.atlas import Atlas, atomic_write, check_name, find_root
 from geomap.errors import DataError, GeomapError, NotFound
+from geomap.locks import SharedLock
 from geomap.spec import SLUG, LayerMeta, parse_layer_meta
 
 if TYPE_CHECKING:
@@ -661,7 +662,7 @@ def _inside(folder: Path, rel: str) -> Path:
     return folder / rel
 
 
-_held_locks: list[Any] = []
+_held_locks: list[SharedLock] = []
 
 
 def _state(conn: psycopg.Connection[Any], loc: Location) -> dict[str, dict[str, int]]:
@@ -679,30 +680,6 @@ def _manifest(folder: Path) -> dict[str, Any] | None:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else None
     return None
-
-
-def _flock(fh: Any, mode: str, wait: bool = True) -> None:
-    """Shared (``sh``), exclusive (``ex``) or no (``un``) lock on the snapshot's lock file.
-    Where there is no ``flock`` (Windows) snapshots are not locked: one command at a time."""
-    try:
-        import fcntl
-    except ImportError:
-        return
-    flag = {"sh": fcntl.LOCK_SH, "ex": fcntl.LOCK_EX, "un": fcntl.LOCK_UN}[mode]
-    fcntl.flock(fh.fileno(), flag if wait else flag | fcntl.LOCK_NB)
-
-
-def _lock_within(fh: Any, seconds: float) -> bool:
-    """Take the exclusive lock on ``fh`` if it comes free within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            _flock(fh, "ex", wait=False)
-            return True
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
 
 
 @database_errors
@@ -724,25 +701,26 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
     require_schema(conn, loc)
     folder = snapshot_dir(loc)
     folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / ".geomap-sync.lock", "a+b")  # noqa: SIM115 -- held until exit
+    lock = SharedLock(folder / ".geomap-sync.lock")
     started = time.monotonic()
-    _flock(fh, "sh")
+    lock.share()
     TIMINGS["snapshot_wait_s"] = time.monotonic() - started
     state = _state(conn, loc)
     if _manifest(folder) != state:
-        _flock(fh, "un")
+        lock.release()
         waited = time.monotonic()
-        got = _lock_within(fh, SYNC_WAIT_S)
+        got = lock.own_within(SYNC_WAIT_S)
         TIMINGS["snapshot_wait_s"] += time.monotonic() - waited
         if got:
             try:
                 sync_folder(conn, loc, folder)
             finally:
-                _flock(fh, "sh")
+                lock.release()
+                lock.share()
         else:
             # Other commands of this user are reading the snapshot: rather than wait for
             # them, use it as it is (a consistent, older state) and say so.
-            _flock(fh, "sh")
+            lock.share()
             print(
                 f"警告 (warning): 快照正被其他 geomap 命令使用，本次使用较早的快照 (the snapshot "
                 f"{folder} is in use by other geomap commands: this command sees the atlas as "
@@ -750,7 +728,7 @@ def open_database_atlas(url: str) -> DatabaseAtlas:
                 file=sys.stderr,
             )
     TIMINGS["snapshot_s"] = time.monotonic() - started
-    _held_locks.append(fh)
+    _held_locks.append(lock)
     return DatabaseAtlas(folder, loc, conn)
 
 
