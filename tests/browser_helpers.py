@@ -60,3 +60,13 @@ def hover(page: Any, x: float, y: float) -> None:
     page.wait_for_timeout(60)
     page.mouse.move(x, y)
     page.wait_for_timeout(60)
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two bounding boxes (Playwright's x, y, width, height) share any area."""
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )

@@ -35,10 +35,9 @@ from typing import Any
 
 import pytest
 import sample_atlas
-from click.testing import CliRunner
+from helpers import invoke
 
 from geomap.atlas import Atlas
-from geomap.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[1]
 FRACTIONS = [0.1, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.1]
@@ -143,10 +142,6 @@ def cli_cmd(root: Path, *args: str) -> list[str]:
         str(root),
         *args,
     ]
-
-
-def invoke(root: Path, *args: str) -> Any:
-    return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,12 +26,11 @@ from typing import Any
 import pytest
 import sample_atlas
 import tomli_w
-from click.testing import CliRunner, Result
-from helpers import snapshot
+from click.testing import Result
+from helpers import invoke, snapshot
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from geomap.cli.main import cli
 from geomap.ingest import MAX_UNZIPPED_BYTES, MAX_ZIP_MEMBERS
 
 X, Y = 119.47, 28.445
@@ -50,11 +49,6 @@ OUTCOMES: list[dict[str, Any]] = []
 
 # ---------------------------------------------------------------------------------------
 # Running commands
-
-
-def invoke(root: Path, *args: str) -> Result:
-    """``geomap --atlas ROOT ARGS`` in-process, with exceptions caught (not re-raised)."""
-    return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
 
 
 def outcome(result: Result, what: str) -> str:

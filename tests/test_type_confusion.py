@@ -17,25 +17,10 @@ from typing import Any
 import geopandas as gpd
 import pyogrio
 import pytest
-from click.testing import CliRunner, Result
-from helpers import snapshot
+from helpers import check_clean, invoke, snapshot
 from shapely.geometry import Point
 
-from geomap.cli.main import cli
-
 X0, Y0 = 119.46, 28.44
-
-
-def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
-
-
-def check_clean(result: Result) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    assert result.exit_code in (0, 1)
 
 
 def spec(root: Path, text: str) -> None:

@@ -15,27 +15,14 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import pytest
-from click.testing import CliRunner, Result
+from helpers import check_clean, invoke
 from shapely.geometry import Point
 
-from geomap.cli.main import cli
 from geomap.ingest import detect_dbf_encoding
 from geomap.ingest.tables import _NUMBER
 from geomap.plan import merge_sources
 
 X0, Y0 = 119.46, 28.44
-
-
-def invoke(root: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--atlas", str(root), *args], catch_exceptions=True)
-
-
-def check_clean(result: Result) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    assert result.exit_code in (0, 1)
 
 
 def lying_shapefile(tmp_path: Path, records: int, record_len: int) -> Path:

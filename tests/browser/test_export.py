@@ -3,13 +3,12 @@ mm), PNGs by their pixels (the mapped area against the sheet's map frame)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run
+from helpers import run, shipped_atlas
 from PIL import Image
 
 from geomap.atlas import Atlas
@@ -26,9 +25,7 @@ SUBDISTRICT_RED = (0xD7, 0x30, 0x1F)  # the subdistrict outline drawn on every X
 def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the shipped atlas, so exports never touch the repository."""
     root = tmp_path_factory.mktemp("xiping")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    return root
+    return shipped_atlas(root)
 
 
 def pdf_page_size_mm(pdf: Path) -> tuple[float, float]:

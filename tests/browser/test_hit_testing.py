@@ -4,7 +4,6 @@ zoom. Checked with the page's own hit test at exact positions and with the real 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +14,20 @@ import sample_atlas
 import shapely
 import tomli_w
 from browser_helpers import hover
-from helpers import run
+from helpers import run, shipped_atlas
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import LineString, Point, box
 
 from geomap.atlas import Atlas
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def housing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped housing-safety map, rendered from the repository's atlas."""
     root = tmp_path_factory.mktemp("xiping")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    result = run(root, "render", "housing-safety")
-    assert result.exit_code == 0, result.output
-    return root
+    return shipped_atlas(root, render=("housing-safety",))
 
 
 def layer_id(page: Any, layer: str) -> str:

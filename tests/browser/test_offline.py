@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from pathlib import Path
 
 import prcoords
@@ -13,7 +12,7 @@ import pytest
 import sample_atlas
 import tomli_w
 from browser_helpers import TILE_HOSTS
-from helpers import run
+from helpers import run, shipped_atlas
 
 from geomap.atlas import Atlas
 
@@ -24,11 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("xiping")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    result = run(root, "render")
-    assert result.exit_code == 0, result.output
-    return root
+    return shipped_atlas(root, render=())
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -4,39 +4,25 @@ overprint, the overview legend fits 1280x800 without scrolling, the footer folds
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import run
+from browser_helpers import overlap
+from helpers import shipped_atlas
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[2]
 MAPS = ("overview", "collective-economy")
 
 
 @pytest.fixture(scope="module")
 def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("xiping-chrome")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    result = run(root, "render", *MAPS)
-    assert result.exit_code == 0, result.output
-    return root
+    return shipped_atlas(root, render=MAPS)
 
 
 def rect(page: Any, selector: str) -> dict[str, float]:
     return dict(page.locator(selector).first.bounding_box())
-
-
-def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
-    return (
-        a["x"] < b["x"] + b["width"]
-        and b["x"] < a["x"] + a["width"]
-        and a["y"] < b["y"] + b["height"]
-        and b["y"] < a["y"] + a["height"]
-    )
 
 
 def test_popup_heading_is_never_under_the_title(xiping: Path, open_page) -> None:

@@ -4,28 +4,21 @@ an illustrative split says so in its legend title; report figures carry no mark.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser_helpers import hover
-from helpers import run
+from helpers import shipped_atlas
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[2]
 MARK = "（示意）"
 
 
 @pytest.fixture(scope="module")
 def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("xiping")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    for name in ("collective-economy", "key-projects"):
-        result = run(root, "render", name, "--basemap", "none")
-        assert result.exit_code == 0, result.output
-    return root
+    return shipped_atlas(root, render=("collective-economy", "key-projects", "--basemap", "none"))
 
 
 def rows(page: Any, selector: str) -> dict[str, str]:

@@ -4,25 +4,20 @@ year; collective economy has a 2021/2022 switch and change views."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run
+from browser_helpers import overlap
+from helpers import shipped_atlas
 
 pytestmark = pytest.mark.browser
-REPO = Path(__file__).resolve().parents[2]
 MAPS = ("housing-safety", "key-projects", "collective-economy")
 
 
 @pytest.fixture(scope="module")
 def xiping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("xiping-tools")
-    for sub in ("layers", "data", "maps"):
-        shutil.copytree(REPO / sub, root / sub, ignore=shutil.ignore_patterns("*.html", ".*"))
-    result = run(root, "render", *MAPS)
-    assert result.exit_code == 0, result.output
-    return root
+    return shipped_atlas(root, render=MAPS)
 
 
 def test_housing_map_lists_the_66_hazard_houses_with_outcomes(xiping: Path, open_page) -> None:
@@ -85,15 +80,6 @@ PANELS_JS = """() => [...document.querySelectorAll(
   .filter(r => r.width > 0 && r.height > 0)"""
 
 
-def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
-    return (
-        a["x"] < b["x"] + b["width"]
-        and b["x"] < a["x"] + a["width"]
-        and a["y"] < b["y"] + b["height"]
-        and b["y"] < a["y"] + a["height"]
-    )
-
-
 def test_popup_from_the_list_pans_clear_of_every_panel(xiping: Path, open_page) -> None:
     """Issue 14: 清单 → the first row (H00035, next to the facet chips at the top left)
     opens a popup whose heading is under no panel once the map has panned."""
@@ -111,5 +97,5 @@ def test_popup_from_the_list_pans_clear_of_every_panel(xiping: Path, open_page) 
     panels = page.evaluate(PANELS_JS)
     names = " ".join(p["name"] for p in panels)
     assert all(n in names for n in ("gm-facets", "gm-header", "gm-list", "gm-legend")), names
-    assert [p for p in panels if _overlap(box, p)] == [], box
+    assert [p for p in panels if overlap(box, p)] == [], box
     assert opened.console_errors == []
