@@ -2,8 +2,9 @@
 
 Writes ``compare.py``'s synthetic parcels (default 100,000) with a two-year indicator table,
 renders a map whose parcel layer has a year switch with change views, a status facet and a
-list, opens it in headless Chromium and times, in the page, each action from the click until
-the next frame has been drawn (median of --repeat runs). Prints one JSON line.
+list, opens it in headless Chromium and times each action from the click until the page's
+pixels have changed and stopped changing (``settle.py``), and by the old definition (until
+two animation frames later); medians of 2 x --repeat runs (on, off, ...). Prints one JSON line.
 
     python benchmarks/tools.py                   # 100,000 parcels
     python benchmarks/tools.py --size 20000 --repeat 3
@@ -24,21 +25,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare
+import settle
 
-# Time from an action until two animation frames later (the redraw is on screen).
-TIMED = """async (action) => {
-  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-  await frame();
-  const t0 = performance.now();
-  action === 'legend' ? document.querySelector('[data-geomap=legend-item]').click()
-  : action === 'facet' ? document.querySelector('[data-geomap=facet]').click()
-  : action === 'year' ? (() => { const s = document.querySelector('[data-geomap=year]');
-                                  s.value = s.value === '0' ? '1' : '0';
-                                  s.dispatchEvent(new Event('change')); })()
-  : document.querySelector('[data-geomap=list-toggle]').click();
-  await frame();
-  return performance.now() - t0;
-}"""
+# Each action as JavaScript statements (settle.py runs them and times the redraw).
+ACTIONS = {
+    "legend": "document.querySelector('[data-geomap=legend-item]').click()",
+    "facet": "document.querySelector('[data-geomap=facet]').click()",
+    "year": "const s = document.querySelector('[data-geomap=year]');"
+    " s.value = s.value === '0' ? '1' : '0'; s.dispatchEvent(new Event('change'))",
+    "list": "document.querySelector('[data-geomap=list-toggle]').click()",
+}
 
 
 def write_atlas(root: Path, n: int) -> None:
@@ -94,7 +90,8 @@ def write_atlas(root: Path, n: int) -> None:
 
 
 def measure(browser: Any, html: Path, n: int, repeat: int) -> dict[str, Any]:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=compare.VIEWPORT)
+    page = context.new_page()
     page.route("http*://**", lambda route: route.abort())
     page.goto(html.as_uri(), wait_until="commit", timeout=600_000)
     page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=600_000)
@@ -118,34 +115,47 @@ def measure(browser: Any, html: Path, n: int, repeat: int) -> dict[str, Any]:
         )
         out[f"hit_wrong_of_300_z{zoom_in}"] = len(wrong)
     page.locator("[data-geomap=home]").click()
+    screen = settle.Screen(context, page)
     # At the opening view (every feature in sight) and two levels in (features big enough
-    # to be drawn with outlines, tens of thousands still in sight).
+    # to be drawn with outlines, tens of thousands still in sight). Each action is timed by
+    # the new definition (until the pixels changed and stopped changing: `_ms`) and by the
+    # old one (until two animation frames later: `_frames_ms`), on, off, on, off, ...
     for suffix, zoom_in in (("", 0), ("_z2", 2)):
         page.evaluate(
             "dz => { geomap.map.setZoom(geomap.map.getZoom() + dz, {animate: false}); }", zoom_in
         )
         for action in ("legend", "facet", "year"):
-            runs = [page.evaluate(TIMED, action) for _ in range(2 * repeat)]  # on, off, …
-            out[f"{action}{suffix}_ms"] = round(statistics.median(runs), 1)
-            out[f"{action}{suffix}_runs_ms"] = [round(r, 1) for r in runs]
-    runs = []
+            settled = [screen.settle(ACTIONS[action]) for _ in range(2 * repeat)]
+            runs = [r["ms"] for r in settled if r["ms"] is not None]
+            out[f"{action}{suffix}_ms"] = round(statistics.median(runs), 1) if runs else None
+            out[f"{action}{suffix}_runs_ms"] = [r["ms"] for r in settled]
+            old = [settle.frames_ms(page, ACTIONS[action]) for _ in range(2 * repeat)]
+            out[f"{action}{suffix}_frames_ms"] = round(statistics.median(old), 1)
+            out[f"{action}{suffix}_frames_runs_ms"] = old
+    runs, old = [], []
     for _ in range(repeat):
-        runs.append(page.evaluate(TIMED, "list"))  # open
+        runs.append(screen.settle(ACTIONS["list"])["ms"])  # open
         rows = page.evaluate(
             "document.querySelectorAll('[data-geomap=list] [data-geomap-key]').length"
         )
-        page.evaluate(TIMED, "list")  # close
-    out["list_ms"] = round(statistics.median(runs), 1)
-    out["list_runs_ms"] = [round(r, 1) for r in runs]
+        screen.settle(ACTIONS["list"])  # close
+        old.append(settle.frames_ms(page, ACTIONS["list"]))
+        settle.frames_ms(page, ACTIONS["list"])
+    screen.close()
+    done = [r for r in runs if r is not None]
+    out["list_ms"] = round(statistics.median(done), 1) if done else None
+    out["list_runs_ms"] = runs
+    out["list_frames_ms"] = round(statistics.median(old), 1)
     out["list_rows_in_dom"] = rows
     page.close()
+    context.close()
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="geomap-tools-") as tmp:
