@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from geomap.layercache import LayerFile
+
 T = TypeVar("T")
 ENV_VAR = "GEOMAP_ATLAS"
 CONFIG_FILE = "atlas.toml"
@@ -313,11 +315,8 @@ class Atlas:
         """Read a layer and its metadata (cached for the life of this Atlas), as one version:
         see :meth:`consistent`."""
         if name not in self._layer_cache:
-            from geomap.geojson_io import read_layer
-
-            meta, gdf = self.consistent(
-                name, lambda: (self.layer_meta(name), read_layer(self.layer_path(name)))
-            )
+            meta, loaded = self.layer_file(name)
+            gdf = loaded.gdf
             if meta.key and meta.key not in gdf.columns and len(gdf):
                 raise SpecError(
                     self.layer_path(name, ".toml"),
@@ -328,6 +327,25 @@ class Atlas:
                 )
             self._layer_cache[name] = Layer(meta, gdf)
         return self._layer_cache[name]
+
+    def layer_file(self, name: str) -> tuple[LayerMeta, LayerFile]:
+        """A layer's metadata and parsed file, of one version (see :meth:`consistent`), read
+        through the binary copy of big layers in ``layers/.cache/``
+        (:mod:`geomap.layercache`): the one reader of layers for every command."""
+        from geomap.layercache import load_layer
+
+        cache = self.layer_cache_dir()
+        return self.consistent(
+            name, lambda: (self.layer_meta(name), load_layer(self.layer_path(name), cache))
+        )
+
+    def layer_cache_dir(self) -> Path | None:
+        """``layers/.cache/``, where binary copies of big layers live (rebuildable, ignored
+        by git); None when it would lie outside the atlas (a symlink)."""
+        try:
+            return self.inside(self.layers_dir / ".cache")
+        except UnsafePath:
+            return None
 
     def layer_pair(self, name: str) -> tuple[LayerMeta, bytes]:
         """A layer's metadata and GeoJSON bytes, of one version (see :meth:`consistent`)."""
@@ -574,7 +592,11 @@ class Atlas:
         only ``.<name>.<random>.tmp`` that no live command can still be writing)."""
         cutoff = time.time() - older_than
         for folder in self._own_folders(
-            self.layers_dir, self.layers_dir / ".history", self.data_dir, self.maps_dir
+            self.layers_dir,
+            self.layers_dir / ".history",
+            self.layers_dir / ".cache",
+            self.data_dir,
+            self.maps_dir,
         ):
             for tmp in folder.glob(".*.tmp"):
                 with contextlib.suppress(OSError):

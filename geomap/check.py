@@ -43,7 +43,6 @@ from numpy.typing import NDArray
 from geomap.atlas import Atlas, Table
 from geomap.crs import AREA_EPSG, area_mu, guess_projected_crs, looks_swapped
 from geomap.errors import GeomapError, SpecError
-from geomap.geojson_io import layer_from_mapping
 from geomap.geometry import families, present_types
 from geomap.plan import PLAN_CODES, MapPlan, plan_map
 from geomap.privacy import personal_kind
@@ -308,20 +307,9 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
             )
             continue
         try:
-            layer_meta, data = ctx.atlas.layer_pair(name)  # one version of the layer
-            path = ctx.atlas.layer_path(name)
-            try:
-                raw = orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                yield _finding(
-                    "unreadable-file",
-                    name,
-                    None,
-                    f"{path}: 不是有效的 GeoJSON (invalid JSON: {exc}); 从 layers/.history/ "
-                    "恢复或用 `geomap add --replace` 重新导入 (restore it or re-add it)",
-                )
-                continue
-            gdf = layer_from_mapping(raw, path)
+            # One version of the layer, through the one reader (and big layers' binary copy).
+            layer_meta, loaded = ctx.atlas.layer_file(name)
+            gdf = loaded.gdf
         except (GeomapError, OSError) as exc:
             text = _error_text(exc) if isinstance(exc, GeomapError) else f"{exc}"
             yield _finding(
@@ -331,7 +319,7 @@ def _load_layers(ctx: _Context) -> Iterator[Finding]:
                 f"无法读取图层 {name} (cannot read layer): {text}",
             )
             continue
-        lyr = _Layer(layer_meta, gdf, raw.get("crs") if isinstance(raw, dict) else None)
+        lyr = _Layer(layer_meta, gdf, loaded.crs)
         key = layer_meta.key
         if key in gdf.columns:
             lyr.keys = [key_text(v) for v in gdf[key]]

@@ -7,17 +7,20 @@ same data always gives the same bytes.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
+from geomap.chunks import GeometryChunks
 from geomap.errors import DataError
 
 PRECISION = 7
@@ -91,6 +94,25 @@ _FAMILIES = (
 )
 
 
+def _promotions(type_ids: NDArray[np.int64]) -> list[tuple[int, Any]]:
+    """The (single type id, Multi constructor) of each family that holds both single and
+    multi parts among ``type_ids``: those singles are written as one-part Multi*."""
+    present = set(np.unique(type_ids).tolist())
+    return [(single, build) for single, multi, build in _FAMILIES if {single, multi} <= present]
+
+
+def _promote(geoms: Any, promotions: list[tuple[int, Any]]) -> np.ndarray:
+    arr = np.array(geoms, dtype=object)
+    if not promotions:
+        return arr
+    types = shapely.get_type_id(arr)
+    for single, build in promotions:
+        singles = np.flatnonzero(types == single)
+        if len(singles):
+            arr[singles] = build(arr[singles], indices=np.arange(len(singles)))
+    return arr
+
+
 def promote_to_multi(geoms: Any) -> np.ndarray:
     """``geoms`` with every single part made a one-part Multi* where a family is mixed.
 
@@ -99,29 +121,41 @@ def promote_to_multi(geoms: Any) -> np.ndarray:
     see "Unknown (any)"; as all-Multi it has one. Layers of one kind are left as they are.
     """
     arr = np.array(geoms, dtype=object)
-    types = shapely.get_type_id(arr)
-    for single, multi, build in _FAMILIES:
-        singles = np.flatnonzero(types == single)
-        if len(singles) and (types == multi).any():
-            arr[singles] = build(arr[singles], indices=np.arange(len(singles)))
-    return arr
+    return _promote(arr, _promotions(shapely.get_type_id(arr)))
 
 
 def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
     """Serialise ``gdf`` (already in WGS84) as a deterministic GeoJSON FeatureCollection;
     a layer that mixes single and multi parts is written all-Multi (:func:`promote_to_multi`)."""
-    geom_json = geometries_json(promote_to_multi(gdf.geometry.values), precision)
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    records = gdf[columns].to_dict(orient="records") if columns else [{}] * len(gdf)
-    lines = []
-    for props, gj in zip(records, geom_json, strict=True):
-        props_json = orjson.dumps({str(k): json_value(v) for k, v in props.items()}).decode()
-        geometry = gj if gj is not None else "null"
-        lines.append(
-            '{"type":"Feature","properties":' + props_json + ',"geometry":' + geometry + "}"
-        )
-    body = ",\n".join(lines)
-    return ('{"type":"FeatureCollection","features":[\n' + body + "\n]}\n").encode("utf-8")
+    out = io.BytesIO()
+    attrs = pd.DataFrame(gdf[[c for c in gdf.columns if c != gdf.geometry.name]])
+    write_features(out, attrs, GeometryChunks.of(gdf.geometry.values), precision)
+    return out.getvalue()
+
+
+def write_features(
+    out: BinaryIO, attrs: pd.DataFrame, geoms: GeometryChunks, precision: int = PRECISION
+) -> None:
+    """Write the layer ``attrs`` (one row per feature) + ``geoms`` (WGS84) to ``out`` in the
+    layout of :func:`dumps_layer`, one chunk at a time: only one chunk's text is ever held."""
+    columns = list(attrs.columns)
+    promotions = _promotions(geoms.type_ids())
+    out.write(_HEADER)
+    for start, chunk in geoms:
+        geom_json = geometries_json(_promote(chunk, promotions), precision)
+        part = attrs.iloc[start : start + len(chunk)]
+        records = part.to_dict(orient="records") if columns else [{}] * len(chunk)
+        lines = []
+        for props, gj in zip(records, geom_json, strict=True):
+            props_json = orjson.dumps({str(k): json_value(v) for k, v in props.items()}).decode()
+            geometry = gj if gj is not None else "null"
+            lines.append(
+                '{"type":"Feature","properties":' + props_json + ',"geometry":' + geometry + "}"
+            )
+        if start:
+            out.write(b",\n")
+        out.write(",\n".join(lines).encode("utf-8"))
+    out.write(b"\n]}\n")
 
 
 _HEADER = b'{"type":"FeatureCollection","features":[\n'
@@ -177,14 +211,22 @@ def _read_canonical(data: bytes) -> gpd.GeoDataFrame | None:
 
 
 def read_layer(path: Path) -> gpd.GeoDataFrame:
-    """Read an atlas layer file; a broken file raises one clear :class:`DataError`."""
+    """Read an atlas layer file; a broken file raises one clear :class:`DataError`. (Commands
+    read layers through :func:`geomap.layercache.load_layer`, which keeps a binary copy of
+    big ones.)"""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: 文件不存在 (file not found)") from None
+    return parse_layer(data, path)[0]
+
+
+def parse_layer(data: bytes, path: Path) -> tuple[gpd.GeoDataFrame, Any]:
+    """The layer in ``data`` (the bytes of ``path``) and its FeatureCollection's ``crs``
+    member (None when it has none, as every file geomap writes)."""
     fast = _read_canonical(data)
     if fast is not None:
-        return fast
+        return fast, None
     try:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -192,7 +234,8 @@ def read_layer(path: Path) -> gpd.GeoDataFrame:
             f"{path}: 不是有效的 GeoJSON (invalid JSON: {exc}); "
             "restore it from layers/.history/ or re-add it with `geomap add --replace`"
         ) from None
-    return layer_from_mapping(raw, path)
+    crs = raw.get("crs") if isinstance(raw, dict) else None
+    return layer_from_mapping(raw, path), crs
 
 
 def layer_from_mapping(raw: Any, path: Path | str) -> gpd.GeoDataFrame:
