@@ -22,10 +22,12 @@ class Opened:
     tile_requests: list[str] = field(default_factory=list)
 
 
-def open_map(browser: Any, html: Path, *, tiles: bool = True) -> Opened:
-    """Open ``html`` with every network request blocked except stubbed tiles; wait until
-    geomap has built the map."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+def open_map(
+    browser: Any, html: Path, *, tiles: bool = True, size: tuple[int, int] = (1280, 800)
+) -> Opened:
+    """Open ``html`` in a window of ``size`` (CSS pixels) with every network request blocked
+    except stubbed tiles; wait until geomap has built the map."""
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     page.set_default_timeout(10000)
     opened = Opened(page)
     page.on(

@@ -99,3 +99,27 @@ def test_popup_from_the_list_pans_clear_of_every_panel(xiping: Path, open_page) 
     assert all(n in names for n in ("gm-facets", "gm-header", "gm-list", "gm-legend")), names
     assert [p for p in panels if overlap(box, p)] == [], box
     assert opened.console_errors == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1024, 640)])
+def test_a_long_popup_is_readable_inside_the_map(
+    xiping: Path, open_page, width: int, height: int
+) -> None:
+    """九村's collective-economy popup (18 fields, labels such as
+    2021–2022年集体经济总收入变化率, and a chart): its values get a readable column rather
+    than a few characters per line, and the popup fits inside the map (its record scrolls),
+    clear of every panel."""
+    page = open_page(xiping / "maps" / "collective-economy.html", size=(width, height)).page
+    page.locator(".gm-search input").fill("九村")
+    page.locator(".gm-search-results li").first.click()
+    popup = page.locator(".leaflet-popup")
+    assert popup.locator("h3").inner_text() == "九村"
+    page.wait_for_timeout(400)  # the pan animation (0.25 s)
+    widths = popup.locator(".gm-record td").evaluate_all(
+        "tds => tds.map(td => td.getBoundingClientRect().width)"
+    )
+    assert min(widths) >= 120, widths  # about eight characters, not three
+    box = dict(popup.bounding_box())
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
+    panels = page.evaluate(PANELS_JS)
+    assert [p["name"] for p in panels if overlap(box, p)] == [], box

@@ -89,8 +89,17 @@
     if (shift && (shift.dx || shift.dy)) map.panBy([-shift.dx, -shift.dy]);
   }
 
+  // A popup never grows taller than the room below the title: a long record scrolls
+  // inside it (50 px: the popup's own padding and tip).
+  function popupMaxHeight(map) {
+    var box = map.getContainer(), title = box.querySelector(".gm-header");
+    var top = title ? relRect(title, box.getBoundingClientRect()).bottom : 0;
+    return Math.max(120, map.getSize().y - Math.max(top, 0) - 2 * GAP - 50);
+  }
+
   function openPopup(map, latlng, ld, i) {
-    var popup = L.popup({ maxWidth: 360, autoPan: false })
+    var maxHeight = popupMaxHeight(map);
+    var popup = L.popup({ maxWidth: 360, maxHeight: maxHeight, autoPan: false })
       .setLatLng(latlng).setContent(popupContent(ld, i)).openOn(map);
     panClear(map, popup);
   }
