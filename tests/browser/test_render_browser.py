@@ -100,6 +100,29 @@ def test_search_finds_feature_by_name(rendered: Path, open_page) -> None:
     assert "九村" in page.inner_text(".leaflet-popup-content")
 
 
+def test_search_enter_chooses_the_first_result_and_closes_the_list(
+    rendered: Path, open_page
+) -> None:
+    """A planner types a name and presses Enter: the first result opens, and the result list
+    closes so it no longer covers the map (the name stays in the box)."""
+    page = open_page(rendered / "maps" / "grid.html").page
+    page.fill(".gm-search input", "九村")
+    first = page.locator(".gm-search-results li").first.inner_text()
+    page.press(".gm-search input", "Enter")
+    page.wait_for_selector(".leaflet-popup-content")
+    assert page.inner_text(".leaflet-popup-content h3") in first
+    assert page.locator(".gm-search-results li").count() == 0
+    assert page.input_value(".gm-search input") == "九村"
+    page.fill(".gm-search input", "不存在的地名")
+    page.press(".gm-search input", "Enter")  # 未找到: Enter does nothing
+    assert page.locator(".gm-search-results li").all_inner_texts() == ["未找到"]
+    page.fill(".gm-search input", "九村")
+    page.locator(".gm-search-results li").first.click()
+    assert page.locator(".gm-search-results li").count() == 0
+    page.wait_for_timeout(300)  # the click that closed the list must not close the popup
+    assert "九村" in page.inner_text(".leaflet-popup-content h3")
+
+
 def test_polygon_names_are_labelled_when_they_fit(rendered: Path, open_page) -> None:
     page = open_page(rendered / "maps" / "minimal.html").page
     labels = page.locator(".gm-label").all_inner_texts()

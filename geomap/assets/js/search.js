@@ -1,5 +1,5 @@
 /* geomap client: find a feature by its name (layers with search on), zoom to it and open
- * its popup. */
+ * its popup. A click on a result or Enter (the first result) chooses; the list then closes. */
 (function (lib) {
   "use strict";
   var el = lib.dom.el;
@@ -53,8 +53,22 @@
       return tiledNames[entry.data.id];
     }
 
+    function clear() { while (list.firstChild) list.removeChild(list.firstChild); }
+    // A chosen result closes the list (the name stays in the box), so the list no longer
+    // covers the feature it has just zoomed to.
+    function pick(entry, i) {
+      clear();
+      show(map, state, entry, i);
+    }
+    // Enter chooses the first result, as in any search box.
+    input.addEventListener("keydown", function (e) {
+      if (e.key !== "Enter") return;
+      var first = list.querySelector("li:not(.gm-search-none)");
+      if (first) first.click();
+    });
+
     input.addEventListener("input", function () {
-      while (list.firstChild) list.removeChild(list.firstChild);
+      clear();
       var q = input.value.trim().toLowerCase();
       if (!q) return;
       var found = 0;
@@ -67,7 +81,12 @@
           var li = el("li");
           li.appendChild(el("span", "gm-search-name", name));
           li.appendChild(el("span", "gm-search-layer", entry.data.title));
-          li.addEventListener("click", function () { show(map, state, entry, i); });
+          li.addEventListener("click", function (e) {
+            // The row leaves the page at once: the map must not take this click for its own
+            // (Leaflet would close the popup just opened).
+            L.DomEvent.stopPropagation(e);
+            pick(entry, i);
+          });
           list.appendChild(li);
           found += 1;
           return found >= MAX_RESULTS;
