@@ -2441,18 +2441,13 @@ def map_specs() -> dict[str, dict[str, Any]]:
             [
                 SUBDISTRICT_OUTLINE,
                 {
+                    # No join of the governance table: its columns are the layer's own
+                    # (grids, microgrids) and the roll-up's (houses), and the popup would
+                    # list each twice.
                     "layer": "villages",
-                    "join": {"table": "governance", "on": "code"},
                     "rollup": house_rollup,
                     "labels": True,
-                    "tooltip": [
-                        "name",
-                        "type",
-                        "grid_count",
-                        "microgrid_count",
-                        "houses",
-                        "hazards",
-                    ],
+                    "tooltip": ["name", "type", "grids", "microgrids", "houses", "hazards"],
                     "style": {"type": "single", "color": "#252525", "fill": False, "weight": 2.5},
                 },
                 {

@@ -213,6 +213,23 @@ def test_map_specs_reference_what_exists(name: str) -> None:
         assert set(entry.get("tooltip", [])) <= columns, entry["layer"]
 
 
+@pytest.mark.parametrize("name", MAPS)
+def test_no_popup_lists_a_label_twice(name: str) -> None:
+    """A join must not repeat what the layer or a roll-up already holds: grid-governance's
+    村社 popup once read 类型, 网格数, 微网格数 and 排查农房 twice each."""
+    from geomap.payload import page_json
+    from geomap.plan import plan_map
+
+    plan = plan_map(Atlas(ROOT), name)
+    assert plan.errors == []
+    page = orjson.loads(page_json(plan, "m")[0])
+    for ld in page["layers"]:
+        for part in ("popup", "tooltip"):
+            labels = [ld["fields"][f]["label"] for f in ld[part]]
+            repeated = sorted({x for x in labels if labels.count(x) > 1})
+            assert repeated == [], (ld["title"], part, repeated)
+
+
 # ---------------------------------------------------------------------------------------
 # Geometry consistent with the report
 
