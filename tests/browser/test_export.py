@@ -79,6 +79,8 @@ def test_pdf_export_has_paper_size_and_chinese_title(xiping: Path, name: str) ->
     title = Atlas(xiping).map_spec(name).title
     assert title in text
     assert "示意数据" in text and "制图日期" in text and "N" in text
+    # Paper cannot fold: the screen's fold marks after legend titles are not printed.
+    assert "▾" not in text and "▸" not in text
 
 
 def test_every_key_project_is_named_on_the_key_projects_sheet(xiping: Path) -> None:
