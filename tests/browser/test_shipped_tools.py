@@ -123,3 +123,23 @@ def test_a_long_popup_is_readable_inside_the_map(
     assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
     panels = page.evaluate(PANELS_JS)
     assert [p["name"] for p in panels if overlap(box, p)] == [], box
+
+
+def test_popup_from_the_list_on_a_small_screen_meets_no_panel(xiping: Path, open_page) -> None:
+    """At 1024×640 with 清单 open the legend moves beside the list, into the middle of the
+    map: a house's popup opened from the list once lay under the legend, its fields hidden.
+    It now shortens (its record scrolls) until a place clear of every panel holds it."""
+    page = open_page(xiping / "maps" / "housing-safety.html", size=(1024, 640)).page
+    page.locator("[data-geomap=list-toggle]").click()
+    row = page.locator("[data-geomap=list] [data-geomap-key]").nth(2)
+    key = row.get_attribute("data-geomap-key")
+    row.click()
+    popup = page.locator(".leaflet-popup")
+    assert popup.locator("h3").inner_text() == key
+    page.wait_for_timeout(400)  # the pan animation (0.25 s)
+    box = dict(popup.bounding_box())
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 640 and box["x"] >= 0, box
+    panels = page.evaluate(PANELS_JS)
+    assert [p["name"] for p in panels if overlap(box, p)] == [], box
+    # Every field is still there, reachable by scrolling the shortened record.
+    assert popup.locator(".gm-record tr").count() == 9

@@ -74,13 +74,24 @@
     return best;
   }
 
-  // Pan so the whole popup is clear of the panels; if it cannot be, its heading (layer
-  // line and name); failing that, keep the popup inside the map as Leaflet would.
+  // Pan so the whole popup is clear of the panels, shortening it (its record scrolls) down
+  // to MIN_HEIGHT if no clear place holds it whole (a small screen with the list open); if
+  // it still cannot be, its heading (layer line and name); failing that, keep the popup
+  // inside the map as Leaflet would.
+  var MIN_HEIGHT = 100, STEP = 40;
+
   function panClear(map, popup) {
     var el = popup.getElement();
     if (!el) return;
     var origin = map.getContainer().getBoundingClientRect(), size = map.getSize();
-    var whole = relRect(el, origin), panels = panelRects(map);
+    var panels = panelRects(map), body = el.querySelector(".leaflet-popup-content");
+    var height = body ? body.offsetHeight : 0;
+    while (body && height > MIN_HEIGHT && !clearShift(relRect(el, origin), panels, size)) {
+      height = Math.max(MIN_HEIGHT, height - STEP);
+      popup.options.maxHeight = height;
+      popup.update();
+    }
+    var whole = relRect(el, origin);
     var head = el.querySelector(".gm-popup h3") || el.querySelector(".gm-popup-layer");
     var top = head ? { left: whole.left, top: whole.top, right: whole.right,
                        bottom: relRect(head, origin).bottom } : whole;
