@@ -20,7 +20,9 @@ with the 6 attributes, no basemap):
   request aborted; the Leaflet files folium links on a CDN are served from geomap's vendored
   copies, as a browser cache would): ms from navigation start until every feature is on the
   map, plus two animation frames.
-* redraw: ``map.setZoom(zoom + 1, {animate: false})`` until two animation frames later.
+* redraw: ``map.setZoom(zoom + 1, {animate: false})`` until the page's pixels have changed
+  and stopped changing (``settle.py``: DevTools screencast frames, the same rule for both
+  tools); ``redraw_frames_ms`` is the old definition, until two animation frames later.
 * heap: after load and a forced GC, CDP ``Runtime.getHeapUsage``: V8's used heap + Blink's
   (DOM, SVG) heap + ArrayBuffer backing stores (typed arrays live outside V8's heap, so
   ``usedJSHeapSize`` alone would miss geometry held in them).
@@ -349,14 +351,8 @@ PROBE = """
 })();
 """
 
-REDRAW = """
-() => new Promise((resolve) => {
-  const map = window.__bench.map;
-  const started = performance.now();
-  map.setZoom(map.getZoom() + 1, { animate: false });
-  requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - started)));
-})
-"""
+# A zoom in by one level (arg: +1) or out (-1), timed by settle.py.
+ZOOM = "window.__bench.map.setZoom(window.__bench.map.getZoom() + arg, {animate: false})"
 
 CDN_FILES = {
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet/leaflet.js",
@@ -443,7 +439,17 @@ def measure_browser(
         cdp.send("HeapProfiler.collectGarbage")
         heap = cdp.send("Runtime.getHeapUsage")
         page.wait_for_timeout(300)
-        redraw_ms = page.evaluate(REDRAW)
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import settle
+
+        # Zoom in by one level: the old definition (until two animation frames later), back
+        # out, then the new one (until the pixels changed and stopped changing).
+        redraw_frames_ms = settle.frames_ms(page, ZOOM, 1)
+        settle.frames_ms(page, ZOOM, -1)
+        screen = settle.Screen(context, page)
+        settled = screen.settle(ZOOM, 1, timeout_s=timeout)
+        screen.close()
+        redraw_ms = settled["ms"]
         return {
             "browser_s": bench["drawn"] / 1000,
             "ready_s": bench["ready"] / 1000,
@@ -459,6 +465,8 @@ def measure_browser(
             "heap_buffers_mb": heap["backingStorageSize"] / 1e6,
             "heap_js_before_gc_mb": loaded["JSHeapUsedSize"] / 1e6,
             "redraw_ms": redraw_ms,
+            "redraw_frames_ms": redraw_frames_ms,
+            "redraw_frames_seen": settled["frames"],
             "page_errors": errors,
             "aborted_requests": len(router.aborted),
         }

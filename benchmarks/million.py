@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare
 import settle
+import tomli_w
 
 HOVER_FEATURE = 12_345
 # How many zoom levels in from the opening view the redraw is timed (then back out).
@@ -135,11 +136,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--tiles", action="store_true", help="let geomap tile the layer (default: fast layer)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="geomap-million-") as tmp:
         work = Path(tmp)
         compare.log(f"writing {args.size} polygons")
         compare.write_atlas(work / "atlas", args.size)
+        if not args.tiles:  # the fast canvas layer (from 300,000 features tiles by default)
+            spec = work / "atlas" / "maps" / f"{compare.MAP}.toml"
+            spec.write_text(
+                tomli_w.dumps(
+                    {
+                        **compare.MAP_SPEC,
+                        "layers": [{**compare.MAP_SPEC["layers"][0], "tiles": False}],
+                    }
+                ),
+                "utf-8",
+            )
         out = work / "geomap.html"
         compare.log("rendering with geomap")
         python = compare.measure_python("geomap", work / "atlas", out, args.timeout)
