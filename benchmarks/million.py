@@ -63,7 +63,18 @@ def measure_page(browser: Any, html: Path, n: int) -> dict[str, Any]:
     ready_s = time.perf_counter() - started
     # Interactive: a hover at a parcel's interior (at the opening view) shows a tooltip with
     # the name and value of the parcel the page's hit test finds there.
-    x, y = page.evaluate(f"geomap.pointOf('layer0', {f})")
+    # (At the opening view a parcel is about a pixel: the first parcel from f on whose
+    # anchor's whole pixel lies inside a parcel.)
+    x, y = page.evaluate(
+        """f => { const m = geomap.map, host = geomap.layers.layer0.host;
+          const r = m.getContainer().getBoundingClientRect();
+          for (;; f++) {
+            const [x, y] = geomap.pointOf('layer0', f).map(Math.round);
+            if (host.hitAt(m.containerPointToLatLng([x - r.left, y - r.top])) >= 0) return [x, y];
+          } }""",
+        f,
+    )
+    page.mouse.move(x - 2, y - 2)
     page.mouse.move(x, y)
     page.wait_for_selector(".leaflet-tooltip .gm-tooltip", timeout=60_000)
     interactive_s = time.perf_counter() - started
