@@ -43,30 +43,41 @@ def _tianditu(layer: str) -> str:
     )
 
 
-_GAODE = xyz.Gaode.Normal
-_GAODE_IMG = xyz.Gaode.Satellite
 TIANDITU_ATTRIBUTION = "&copy; 天地图 Tianditu (国家地理信息公共服务平台)"
+
+
+def _gaode(name: str, title: str, provider: Any) -> Basemap:
+    """An AMap basemap from its xyzservices provider (GCJ-02 tiles)."""
+    return Basemap(
+        name,
+        title,
+        provider.url,
+        provider.html_attribution,
+        "gcj02",
+        "".join(provider.get("subdomains", "1234")),
+        int(provider.get("max_zoom", 18)),
+    )
+
+
+def _tianditu_basemap(name: str, title: str, layer: str, labels: str) -> Basemap:
+    """A Tianditu basemap: tiles of ``layer`` with the annotation layer ``labels`` above."""
+    return Basemap(
+        name,
+        title,
+        _tianditu(layer),
+        TIANDITU_ATTRIBUTION,
+        "wgs84",
+        "01234567",
+        18,
+        _tianditu(labels),
+        True,
+    )
+
 
 PROVIDERS: dict[str, Basemap] = {
     "none": Basemap("none", "无底图", None, "", max_zoom=19),
-    "amap": Basemap(
-        "amap",
-        "高德地图",
-        _GAODE.url,
-        _GAODE.html_attribution,
-        "gcj02",
-        "".join(_GAODE.get("subdomains", "1234")),
-        int(_GAODE.get("max_zoom", 18)),
-    ),
-    "amap-img": Basemap(
-        "amap-img",
-        "高德影像",
-        _GAODE_IMG.url,
-        _GAODE_IMG.html_attribution,
-        "gcj02",
-        "".join(_GAODE_IMG.get("subdomains", "1234")),
-        int(_GAODE_IMG.get("max_zoom", 18)),
-    ),
+    "amap": _gaode("amap", "高德地图", xyz.Gaode.Normal),
+    "amap-img": _gaode("amap-img", "高德影像", xyz.Gaode.Satellite),
     "geoq": Basemap(
         "geoq",
         "GeoQ 灰色底图",
@@ -76,28 +87,8 @@ PROVIDERS: dict[str, Basemap] = {
         "",
         16,
     ),
-    "tianditu-vec": Basemap(
-        "tianditu-vec",
-        "天地图矢量",
-        _tianditu("vec"),
-        TIANDITU_ATTRIBUTION,
-        "wgs84",
-        "01234567",
-        18,
-        _tianditu("cva"),
-        True,
-    ),
-    "tianditu-img": Basemap(
-        "tianditu-img",
-        "天地图影像",
-        _tianditu("img"),
-        TIANDITU_ATTRIBUTION,
-        "wgs84",
-        "01234567",
-        18,
-        _tianditu("cia"),
-        True,
-    ),
+    "tianditu-vec": _tianditu_basemap("tianditu-vec", "天地图矢量", "vec", "cva"),
+    "tianditu-img": _tianditu_basemap("tianditu-img", "天地图影像", "img", "cia"),
     # OpenStreetMap refuses tile requests without a Referer, which a map opened from disk
     # never sends: offered for maps served over http only.
     "osm": Basemap(

@@ -365,8 +365,13 @@ def _make_views(
             conn.execute(f"COMMENT ON COLUMN {view}.{ident(c.name)} IS {literal(comment)}")
         conn.execute(f"COMMENT ON COLUMN {view}._ord IS {literal('要素顺序 (feature order)')}")
         conn.execute(f"COMMENT ON COLUMN {view}.geom IS {literal('几何 WGS84 (geometry)')}")
+    _grant_readers(conn, loc, public)
+
+
+def _grant_readers(conn: psycopg.Connection[Any], loc: Location, relation: str) -> None:
+    """Let every role granted the atlas (``<s>.readers``) read ``relation`` (a quoted name)."""
     for (role,) in conn.execute(f"SELECT role FROM {ident(loc.schema)}.readers").fetchall():
-        conn.execute(f"GRANT SELECT ON {public} TO {ident(role)}")
+        conn.execute(f"GRANT SELECT ON {relation} TO {ident(role)}")
 
 
 def publish_table(
@@ -434,8 +439,7 @@ def publish_table(
         text = cdef.label + (f"（{cdef.unit}）" if cdef.unit else "")
         text += f" {cdef.year}年" if cdef.year and str(cdef.year) not in cdef.label else ""
         conn.execute(f"COMMENT ON COLUMN {target}.{ident(header[i])} IS {literal(text)}")
-    for (role,) in conn.execute(f"SELECT role FROM {ident(loc.schema)}.readers").fetchall():
-        conn.execute(f"GRANT SELECT ON {target} TO {ident(role)}")
+    _grant_readers(conn, loc, target)
 
 
 def write_layer_version(
