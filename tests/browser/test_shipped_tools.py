@@ -143,3 +143,19 @@ def test_popup_from_the_list_on_a_small_screen_meets_no_panel(xiping: Path, open
     assert [p["name"] for p in panels if overlap(box, p)] == [], box
     # Every field is still there, reachable by scrolling the shortened record.
     assert popup.locator(".gm-record tr").count() == 9
+
+
+def test_measure_result_covers_no_panel(xiping: Path, open_page) -> None:
+    """The measuring box (距离/面积) once sat over the unfolded footer at 1280×800, hiding
+    its sources and notes; it now stacks above the footer and the scale bar."""
+    page = open_page(xiping / "maps" / "collective-economy.html").page
+    footer = page.locator(".gm-footer")
+    assert "gm-folded" not in (footer.get_attribute("class") or "")
+    page.locator("[data-geomap=measure]").click()
+    for x, y in ((500, 300), (700, 300), (700, 500)):
+        page.mouse.click(x, y)
+    result = page.locator("[data-geomap=measure-result]")
+    assert "面积" in result.inner_text() and "亩" in result.inner_text()
+    box = dict(result.bounding_box())
+    others = [p for p in page.evaluate(PANELS_JS) if "gm-measure-result" not in p["name"]]
+    assert [p["name"] for p in others if overlap(box, p)] == [], box

@@ -95,7 +95,10 @@
     var box = el("div", "gm-measure-result");
     box.setAttribute("data-geomap", "measure-result");
     box.style.display = "none";
-    map.getContainer().appendChild(box);
+    // A control of the bottom-left corner, so it stacks above the footer and the scale bar
+    // instead of covering the footer's text.
+    var Box = L.Control.extend({ onAdd: function () { return box; } });
+    new Box({ position: "bottomleft" }).addTo(map);
     L.DomEvent.disableClickPropagation(box);
 
     function show() {
