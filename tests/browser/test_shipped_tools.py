@@ -159,3 +159,22 @@ def test_measure_result_covers_no_panel(xiping: Path, open_page) -> None:
     box = dict(result.bounding_box())
     others = [p for p in page.evaluate(PANELS_JS) if "gm-measure-result" not in p["name"]]
     assert [p["name"] for p in others if overlap(box, p)] == [], box
+
+
+def test_measuring_starts_with_no_popup_in_the_way(xiping: Path, open_page) -> None:
+    """A popup left open took the first measuring clicks (距离 0.0 m after three clicks over
+    it); 测量 now closes it, so every click adds a point."""
+    page = open_page(xiping / "maps" / "collective-economy.html").page
+    page.locator(".gm-search input").fill("九村")
+    page.locator(".gm-search input").press("Enter")
+    popup = page.locator(".leaflet-popup")
+    assert popup.count() == 1
+    box = popup.bounding_box()
+    page.locator("[data-geomap=measure]").click()
+    page.wait_for_timeout(300)  # Leaflet fades a closed popup out over 0.2 s
+    assert popup.count() == 0
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-60, -40), (60, -40), (60, 40)):
+        page.mouse.click(cx + dx, cy + dy)
+    text = page.inner_text("[data-geomap=measure-result]")
+    assert "面积" in text and "0.0 m" not in text, text

@@ -127,6 +127,7 @@
       on = value;
       state.measuring = on;
       if (on) {
+        map.closePopup(); // an open popup would take the first measuring clicks
         line.addTo(map); shape.addTo(map); marks.addTo(map);
         map.on("click", onClick);
         map.doubleClickZoom.disable();
