@@ -72,11 +72,12 @@ class Screen:
         self._drain()
         before = self.current
         t0 = float(self.page.evaluate(START_JS % body, arg)) / 1000
-        deadline = time.time() + timeout_s
+        returned = time.time()  # the action's own script is done (it may have taken seconds)
+        deadline = returned + timeout_s
         while time.time() < deadline:
             self.page.wait_for_timeout(50)
-            last = self.frames[-1][2] if self.frames else t0
-            if time.time() - max(last, t0) >= quiet_s:
+            last = self.frames[-1][2] if self.frames else returned
+            if time.time() - max(last, returned) >= quiet_s:
                 break
         changes, previous = [], before
         for presented, digest, _ in self.frames:
