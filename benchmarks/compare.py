@@ -512,7 +512,7 @@ def bench_size(n: int, repeat: int, timeout: float, work: Path, profile: bool) -
                 br = measure_browser(browser, html, tool, n, timeout)
                 log(
                     f"[{n}] {tool} run {i + 1}/{repeat}: browser {br['browser_s']:.2f} s, "
-                    f"redraw {br['redraw_ms']:.0f} ms, heap {br['heap_mb']:.0f} MB"
+                    f"redraw {br['redraw_ms']} ms, heap {br['heap_mb']:.0f} MB"
                 )
                 if br["count"] != n:
                     log(f"[{n}] WARNING: {tool} drew {br['count']} features, expected {n}")

@@ -6,8 +6,9 @@ compositor presents new content, stamped with the presentation time. The action 
 page after noting ``Date.now()``; frames then arrive as the content changes. Once no frame
 has come for ``quiet_s`` seconds, the redraw time is the presentation time of the last frame
 whose pixels differ from the frame before it (frames are compared by their encoded bytes:
-the same pixels encode to the same bytes), minus the start. A frame identical to the
-one before the action (nothing visibly changed) gives ``None``.
+the same pixels encode to the same bytes), minus the start. The wait for quiet begins
+once a changed frame has come (explore's SVG page can take seconds to present its first);
+an action that changes nothing on screen waits until the timeout and gives ``None``.
 
 The old definition, ``FRAMES_JS`` (what the README's figures measured until November 2026):
 ``performance.now()`` from the action until two ``requestAnimationFrame`` callbacks later.
@@ -76,8 +77,11 @@ class Screen:
         deadline = returned + timeout_s
         while time.time() < deadline:
             self.page.wait_for_timeout(50)
-            last = self.frames[-1][2] if self.frames else returned
-            if time.time() - max(last, returned) >= quiet_s:
+            # Wait for a changed frame first (an SVG page may take seconds to rasterise its
+            # first frame), then for quiet.
+            if not any(d != before for _, d, _ in self.frames):
+                continue
+            if time.time() - max(self.frames[-1][2], returned) >= quiet_s:
                 break
         changes, previous = [], before
         for presented, digest, _ in self.frames:
