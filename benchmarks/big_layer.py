@@ -60,9 +60,13 @@ style = { type = "choropleth", column = "value", scheme = "quantiles", k = 5 }
 def write_sources(folder: Path, n: int, formats: list[str]) -> dict[str, Path]:
     """The synthetic parcels as ``parcels.gpkg`` and a GBK ``parcels.shp`` (no .cpg), in
     EPSG:4549, written by pyogrio."""
+    import numpy as np
     import pyogrio
 
     gdf = compare.synthetic(n).to_crs(SOURCE_CRS)
+    # A survey's declared areas agree with its geometry (compare.py's are random, which
+    # would make `add` report every parcel): 亩 measured in the source CRS, 0.1 亩 rounded.
+    gdf["area_mu"] = np.round(gdf.geometry.area.to_numpy() * 15 / 10000, 1)
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     if "gpkg" in formats:
@@ -75,7 +79,9 @@ def write_sources(folder: Path, n: int, formats: list[str]) -> dict[str, Path]:
     return out
 
 
-TIME_LINE = re.compile(r"^\s*(Maximum resident set size \(kbytes\)|Elapsed \(wall clock\).*?): (.*)$")
+TIME_LINE = re.compile(
+    r"^\s*(Maximum resident set size \(kbytes\)|Elapsed \(wall clock\).*?): (.*)$"
+)
 
 
 def _seconds(clock: str) -> float:
@@ -105,7 +111,9 @@ def timed(args: list[str], timeout: float = 3600) -> dict[str, Any]:
         elif m:
             figures["wall_s"] = round(_seconds(m.group(2)), 2)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:6])} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(args[:6])} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        )
     return figures
 
 
@@ -132,7 +140,9 @@ def bench_size(n: int, formats: list[str], work: Path) -> list[dict[str, Any]]:
     for fmt, path in sources.items():
         atlas = new_atlas(work / f"atlas-{n}-{fmt}")
         row: dict[str, Any] = {"size": n, "format": fmt, "source_mb": _source_mb(path)}
-        row["add"] = timed(geomap("--atlas", str(atlas), "-q", "add", str(path), "--name", "parcels"))
+        row["add"] = timed(
+            geomap("--atlas", str(atlas), "-q", "add", str(path), "--name", "parcels")
+        )
         compare.log(f"[{n} {fmt}] add {row['add']}")
         layer = atlas / "layers" / "parcels.geojson"
         row["layer_mb"] = round(layer.stat().st_size / 1e6, 1)

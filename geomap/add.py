@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
+import pandas as pd
 import tomli_w
 
 from geomap.atlas import Atlas, atomic_write, check_name
+from geomap.chunks import ChunkedLayer, concat_floats
 from geomap.crs import area_mu, length_m
 from geomap.errors import DataError, SpecError
-from geomap.geometry import TYPE_NAME, Family, family_of
+from geomap.geometry import TYPE_NAME, Family, family_of_types
 from geomap.ingest import (
     NAME_FIELDS,
     IngestResult,
@@ -67,11 +68,9 @@ def _default_kind(family: Family) -> str:
     return {"point": "point", "line": "line"}.get(family, "parcel")
 
 
-def _choose_key(
-    gdf: gpd.GeoDataFrame, wanted: str | None, src: Path
-) -> tuple[gpd.GeoDataFrame, str]:
+def _choose_key(gdf: pd.DataFrame, wanted: str | None, src: Path) -> tuple[pd.DataFrame, str]:
     """The unique id column: the one asked for, else a unique candidate, else a new ``fid``."""
-    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    columns = [str(c) for c in gdf.columns]
     if wanted is not None:
         if wanted not in columns:
             raise DataError(
@@ -102,17 +101,17 @@ def _choose_key(
     return out, "fid"
 
 
-def _choose_name(gdf: gpd.GeoDataFrame) -> str | None:
-    lowered = {str(c).lower(): str(c) for c in gdf.columns if c != gdf.geometry.name}
+def _choose_name(gdf: pd.DataFrame) -> str | None:
+    lowered = {str(c).lower(): str(c) for c in gdf.columns}
     for cand in NAME_FIELDS:
         if cand.lower() in lowered:
             return lowered[cand.lower()]
     return None
 
 
-def _choose_status(gdf: gpd.GeoDataFrame) -> str | None:
+def _choose_status(gdf: pd.DataFrame) -> str | None:
     """A project-status column (计划 / 在建 / 完工 …), by its usual names."""
-    lowered = {str(c).lower(): str(c) for c in gdf.columns if c != gdf.geometry.name}
+    lowered = {str(c).lower(): str(c) for c in gdf.columns}
     return next((lowered[c] for c in STATUS_FIELDS if c in lowered), None)
 
 
@@ -174,31 +173,33 @@ def add_layer(
     result = read_source(
         source, layer=layer, crs=crs, encoding=encoding, lon=lon, lat=lat, strict=strict
     )
-    gdf, key_col = _choose_key(result.gdf, key, Path(source))
-    family = family_of(gdf.geometry.values)  # one family: ingest refuses mixtures
+    # The layer stays in chunks (geomap.chunks): attributes in one frame, geometries as WKB.
+    attrs, key_col = _choose_key(result.attrs, key, Path(source))
+    geoms = result.geoms
+    family = family_of_types(geoms.present_types())  # one family: ingest refuses mixtures
     warnings = list(result.warnings)
     total_area = total_length = None
-    declared = find_area_field(gdf) if family == "polygon" else None
+    declared = find_area_field(attrs) if family == "polygon" else None
     if family == "polygon":
-        areas = area_mu(gdf.geometry.values)
+        areas = concat_floats(geoms.each(lambda _, chunk: area_mu(chunk)))
         total_area = float(np.sum(areas))
         if declared:
-            warnings += declared_area_warnings(gdf, declared)
-        if AREA_COLUMN not in gdf.columns:
-            gdf = gdf.copy()
-            gdf[AREA_COLUMN] = np.round(areas, 2)
+            warnings += declared_area_warnings(attrs, declared, computed=areas)
+        if AREA_COLUMN not in attrs.columns:
+            attrs = attrs.copy()
+            attrs[AREA_COLUMN] = np.round(areas, 2)
     elif family == "line":
-        total_length = float(np.sum(length_m(gdf.geometry.values)))
+        total_length = float(np.sum(concat_floats(geoms.each(lambda _, c: length_m(c)))))
 
     fields: dict[str, dict[str, Any]] = {}
     private: list[str] = []
-    for col in (str(c) for c in gdf.columns if c != gdf.geometry.name):
+    for col in (str(c) for c in attrs.columns):
         entry: dict[str, Any] = {"label": col}
         if col == AREA_COLUMN:
             entry = {"label": "计算面积", "unit": "亩"}
         elif col == declared:
             entry["unit"] = "亩"
-        kind_found = personal_kind(gdf[col])
+        kind_found = personal_kind(attrs[col])
         if kind_found:
             entry["private"] = True
             private.append(col)
@@ -207,7 +208,7 @@ def add_layer(
                 f"set private = false in layers/{name}.toml only if it may be published)"
             )
         fields[col] = entry
-    name_field = _choose_name(gdf)
+    name_field = _choose_name(attrs)
     src = Path(source)
     meta: dict[str, Any] = {
         "title": title
@@ -221,7 +222,7 @@ def add_layer(
     }
     if name_field:
         meta["name_field"] = name_field
-    status = _choose_status(gdf)
+    status = _choose_status(attrs)
     if status:
         meta["status_field"] = status
     if declared:
@@ -237,7 +238,7 @@ def add_layer(
         kind=meta["kind"],
         key=key_col,
         name_field=name_field,
-        features=len(gdf),
+        features=len(attrs),
         geometry_type=TYPE_NAME[family],
         area_mu=total_area,
         length_m=total_length,
@@ -251,7 +252,9 @@ def add_layer(
     with atlas.lock():
         if geo_path.exists() and not replace:  # another command wrote it meanwhile
             raise DataError(f"{geo_path}: 图层 {name} 已存在 (layer already exists); use --replace")
-        report.written.append(atlas.write_layer(name, gdf, meta, replace=replace))
+        report.written.append(
+            atlas.write_layer(name, ChunkedLayer(attrs, geoms), meta, replace=replace)
+        )
         report.written.append(atlas.layer_path(name, ".toml"))
         # Read and edit the map spec under the lock, so two adds to one map keep both.
         map_edit = _map_text_with_layer(atlas, map_name, name) if map_name else None

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from geomap.chunks import ChunkedLayer
     from geomap.layercache import LayerFile
 
 T = TypeVar("T")
@@ -113,6 +114,56 @@ def atomic_write(path: Path, data: bytes) -> None:
         # mkstemp creates 0600; give the file the mode an ordinary new file would get
         # (on Windows chmod only sets the read-only flag, which this mode leaves off).
         os.chmod(tmp, 0o666 & ~_umask())
+        _replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class _Hashing:
+    """A file that also hashes what is written to it."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.sha = hashlib.sha256()
+
+    def write(self, data: bytes, /) -> int:
+        self.sha.update(data)
+        written: int = self.fh.write(data)
+        return written
+
+
+def stage_write(path: Path, write: Callable[[_Hashing], object]) -> tuple[str, str]:
+    """Write a file's new content through ``write`` to a temporary file beside ``path``
+    (synced, with an ordinary file's mode), without replacing ``path``; returns the temporary
+    file's name and the content's SHA-256. The caller renames it into place (or deletes it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            sink = _Hashing(fh)
+            write(sink)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp, sink.sha.hexdigest()
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    """Copy ``source`` to ``path`` atomically, a block at a time (never held whole)."""
+
+    def copy(out: _Hashing) -> None:
+        with open(source, "rb") as fh:
+            while block := fh.read(1 << 20):
+                out.write(block)
+
+    tmp, _ = stage_write(path, copy)
+    try:
         _replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -375,9 +426,16 @@ class Atlas:
             return read()
 
     def write_layer(
-        self, name: str, gdf: gpd.GeoDataFrame, meta: dict[str, Any], replace: bool = False
+        self,
+        name: str,
+        gdf: gpd.GeoDataFrame | ChunkedLayer,
+        meta: dict[str, Any],
+        replace: bool = False,
     ) -> Path:
         """Write a layer and its metadata as one version; keep the old one in ``.history``.
+
+        The GeoJSON is written chunk by chunk (:class:`~geomap.chunks.ChunkedLayer`) to a
+        temporary file beside its place, and renamed there last; it is never held whole.
 
         Call under :meth:`lock`. A journal (``layers/.NAME.journal``) names the new version
         (checksums of both files) and the archive of the old one before anything is replaced;
@@ -398,29 +456,42 @@ class Atlas:
             )
         # Validate the metadata before touching anything.
         parse_layer_meta(name, meta, toml_path)
-        from geomap.geojson_io import dumps_layer
+        from geomap.chunks import ChunkedLayer
+        from geomap.geojson_io import write_features
 
-        payload = dumps_layer(gdf.to_crs(4326) if gdf.crs and gdf.crs.to_epsg() != 4326 else gdf)
+        layer = gdf if isinstance(gdf, ChunkedLayer) else ChunkedLayer.of(gdf)
         meta_bytes = tomli_w.dumps(meta).encode("utf-8")
+        # The new GeoJSON goes to a temporary file first (and its digest into the journal).
+        staged, geo_digest = stage_write(geo_path, lambda fh: write_features(fh, layer))
         stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
-        history = self.inside(self.layers_dir / ".history")
-        entries: dict[str, dict[str, str | None]] = {}
-        for path, data in ((toml_path, meta_bytes), (geo_path, payload)):
-            entries[path.suffix] = {
-                "new": hashlib.sha256(data).hexdigest(),
-                "archive": f"{name}.{stamp}{path.suffix}" if path.exists() else None,
-            }
         journal = self._journal_path(name)
-        atomic_write(journal, json.dumps({"layer": name, "files": entries}).encode("utf-8"))
+        try:
+            history = self.inside(self.layers_dir / ".history")
+            entries: dict[str, dict[str, str | None]] = {}
+            for path, digest in (
+                (toml_path, hashlib.sha256(meta_bytes).hexdigest()),
+                (geo_path, geo_digest),
+            ):
+                entries[path.suffix] = {
+                    "new": digest,
+                    "archive": f"{name}.{stamp}{path.suffix}" if path.exists() else None,
+                }
+            atomic_write(journal, json.dumps({"layer": name, "files": entries}).encode("utf-8"))
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)
+            raise
         try:
             for path in (toml_path, geo_path):
                 archive = entries[path.suffix]["archive"]
                 if archive:
-                    atomic_write(self.inside(history / archive), path.read_bytes())
+                    copy_atomic(path, self.inside(history / archive))
             # Metadata first, GeoJSON last: a layer is listed by its .geojson.
             atomic_write(toml_path, meta_bytes)
-            atomic_write(geo_path, payload)
+            _replace(staged, geo_path)
         except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(staged)
             with contextlib.suppress(OSError):  # else the next command rolls it back
                 self._settle(name)
             raise

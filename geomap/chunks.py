@@ -11,11 +11,16 @@ coordinate's exact double, so a round trip changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 # Features per chunk: large enough that the vectorised GEOS calls dominate, small enough
 # that one chunk's shapely objects and GeoJSON text stay a few tens of MB.
@@ -81,6 +86,15 @@ class GeometryChunks:
         parts = [geoms for _, geoms in self]
         return np.concatenate(parts) if parts else np.array([], dtype=object)
 
+    def present_types(self) -> set[str]:
+        """The geometry type names of the present geometries (:func:`geometry.present_types`)."""
+        from geomap.geometry import present_types
+
+        found: set[str] = set()
+        for _, geoms in self:
+            found |= present_types(geoms)
+        return found
+
     def type_ids(self) -> NDArray[np.int64]:
         """The shapely type id of every geometry (-1 for a missing one)."""
         ids = [np.asarray(shapely.get_type_id(g), dtype=np.int64) for _, g in self]
@@ -91,3 +105,21 @@ def concat_floats(parts: Iterable[NDArray[np.float64]]) -> NDArray[np.float64]:
     """Per-chunk float results joined in feature order."""
     arrays = list(parts)
     return np.concatenate(arrays) if arrays else np.array([], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class ChunkedLayer:
+    """A layer ready to write: attributes (one row per feature) and WGS84 geometries."""
+
+    attrs: pd.DataFrame
+    geoms: GeometryChunks
+
+    @classmethod
+    def of(cls, gdf: gpd.GeoDataFrame) -> ChunkedLayer:
+        """A GeoDataFrame's layer (converted to WGS84 first when it has another CRS)."""
+        import pandas as pd
+
+        if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+            gdf = gdf.to_crs(4326)
+        attrs = pd.DataFrame(gdf[[c for c in gdf.columns if c != gdf.geometry.name]])
+        return cls(attrs, GeometryChunks.of(gdf.geometry.values))

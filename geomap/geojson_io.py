@@ -11,7 +11,7 @@ import io
 import math
 import re
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from geomap.chunks import GeometryChunks
+from geomap.chunks import ChunkedLayer, GeometryChunks
 from geomap.errors import DataError
 
 PRECISION = 7
@@ -129,15 +129,20 @@ def dumps_layer(gdf: gpd.GeoDataFrame, precision: int = PRECISION) -> bytes:
     a layer that mixes single and multi parts is written all-Multi (:func:`promote_to_multi`)."""
     out = io.BytesIO()
     attrs = pd.DataFrame(gdf[[c for c in gdf.columns if c != gdf.geometry.name]])
-    write_features(out, attrs, GeometryChunks.of(gdf.geometry.values), precision)
+    write_features(out, ChunkedLayer(attrs, GeometryChunks.of(gdf.geometry.values)), precision)
     return out.getvalue()
 
 
-def write_features(
-    out: BinaryIO, attrs: pd.DataFrame, geoms: GeometryChunks, precision: int = PRECISION
-) -> None:
-    """Write the layer ``attrs`` (one row per feature) + ``geoms`` (WGS84) to ``out`` in the
-    layout of :func:`dumps_layer`, one chunk at a time: only one chunk's text is ever held."""
+class Sink(Protocol):
+    """Where :func:`write_features` writes: a binary file, or anything with ``write``."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def write_features(out: Sink, layer: ChunkedLayer, precision: int = PRECISION) -> None:
+    """Write ``layer`` (WGS84) to ``out`` in the layout of :func:`dumps_layer`, one chunk at a
+    time: only one chunk's text is ever held."""
+    attrs, geoms = layer.attrs, layer.geoms
     columns = list(attrs.columns)
     promotions = _promotions(geoms.type_ids())
     out.write(_HEADER)

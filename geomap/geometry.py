@@ -60,7 +60,13 @@ def present_types(geoms: Any) -> set[str]:
 def family_of(geoms: Any) -> Family:
     """The one family a layer is drawn as: ``point`` or ``line`` when every present
     geometry is one; otherwise (polygons, mixtures, nothing at all) ``polygon``."""
-    found = families(present_types(geoms))
+    return family_of_types(present_types(geoms))
+
+
+def family_of_types(types: set[str]) -> Family:
+    """:func:`family_of` for the set of geometry type names present (a layer held in
+    chunks collects them chunk by chunk)."""
+    found = families(types)
     if found == {"point"}:
         return "point"
     if found == {"line"}:

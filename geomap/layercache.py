@@ -129,6 +129,9 @@ def write_copy(cache: Path, name: str, digest: str, gdf: gpd.GeoDataFrame) -> Pa
         gdf.to_parquet(tmp, compression="snappy", index=None)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would hide the copy from other users
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -800,13 +800,13 @@ def test_sigkill_at_different_moments(tmp_path: Path, gbk_shp: Path) -> None:
 KILL_BETWEEN_RENAMES = """
 import os, sys, time
 import geomap.atlas as atlas_mod
-real = atlas_mod.atomic_write
-def pausing_write(path, data):
-    real(path, data)
+real = atlas_mod._replace  # every write's final rename
+def pausing_replace(tmp, path):
+    real(tmp, path)
     if path.suffix == ".geojson" and path.parent.name == "layers":
         sys.stderr.write("GEOJSON-IN-PLACE\\n"); sys.stderr.flush()
         time.sleep(60)
-atlas_mod.atomic_write = pausing_write
+atlas_mod._replace = pausing_replace
 from geomap.cli.main import main
 main()
 """

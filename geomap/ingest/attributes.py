@@ -7,6 +7,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from geomap.crs import (
     area_mu,
@@ -21,7 +22,7 @@ from geomap.ingest.tables import _find_column
 # --------------------------------------------------------------------------------------------
 
 
-def find_area_field(gdf: gpd.GeoDataFrame) -> str | None:
+def find_area_field(gdf: pd.DataFrame) -> str | None:
     """The declared-area column (亩) among :data:`AREA_FIELD_CANDIDATES`, case-insensitive.
 
     Returns
@@ -29,24 +30,31 @@ def find_area_field(gdf: gpd.GeoDataFrame) -> str | None:
     str or None
         The first candidate present, in the order of :data:`AREA_FIELD_CANDIDATES`.
     """
-    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    geometry = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) else None
+    columns = [str(c) for c in gdf.columns if c != geometry]
     return _find_column(columns, AREA_FIELD_CANDIDATES)
 
 
 def declared_area_warnings(
-    gdf: gpd.GeoDataFrame, field: str | None = None, tolerance: float = 0.05
+    gdf: pd.DataFrame,
+    field: str | None = None,
+    tolerance: float = 0.05,
+    *,
+    computed: NDArray[np.float64] | None = None,
 ) -> list[str]:
     """Compare a declared area field (亩) with the area computed in EPSG:4549.
 
     Parameters
     ----------
-    gdf : GeoDataFrame
-        WGS84 polygons.
+    gdf : GeoDataFrame or DataFrame
+        WGS84 polygons, or their attributes when ``computed`` is given.
     field : str, optional
         The declared-area column; detected among :data:`AREA_FIELD_CANDIDATES`
         (``declared_mu``, ``area_mu``, ``面积``, ``亩``, ``mj``, case-insensitive) when None.
     tolerance : float
         Relative difference above which a feature is reported (0.05 = 5 %).
+    computed : ndarray, optional
+        The features' areas in 亩 (:func:`geomap.crs.area_mu`), when already measured.
 
     Returns
     -------
@@ -66,11 +74,12 @@ def declared_area_warnings(
     elif field not in gdf.columns:
         raise DataError(
             f"没有申报面积字段 {field!r} (no declared-area column {field!r}); 现有列 (columns): "
-            f"{', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}"
+            f"{', '.join(str(c) for c in gdf.columns if c != 'geometry')}"
         )
     if len(gdf) == 0:
         return []
-    computed = area_mu(gdf.geometry.values)
+    if computed is None:
+        computed = area_mu(gdf.geometry.values)
     declared = pd.to_numeric(gdf[field], errors="coerce").to_numpy(dtype=np.float64)
     label = _Labeller(gdf, None)
     out: list[str] = []
@@ -83,10 +92,12 @@ def declared_area_warnings(
                     f"字段 {field!r} 的数值约为计算面积的 {ratio:.4g} 倍，单位似乎是{unit}而不是亩 "
                     f"(the {field!r} values look like {unit.split()[-1]}, not 亩)"
                 ]
-    for i in range(len(gdf)):
-        if computed[i] <= 0 or not np.isfinite(computed[i]):
-            continue
-        value = gdf[field].iloc[i]
+    values = gdf[field].to_numpy()
+    measured = np.isfinite(computed) & (computed > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beyond = ~(np.abs((computed - declared) / declared) <= tolerance)  # NaN/0/inf too
+    for i in np.flatnonzero(measured & beyond).tolist():  # only the rows to report
+        value = values[i]
         if not np.isfinite(declared[i]):
             if not pd.isna(value) and str(value).strip():
                 out.append(

@@ -14,10 +14,14 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyogrio.errors
+import pyproj
 from numpy.typing import NDArray
 
+from geomap import chunks
+from geomap.chunks import GeometryChunks
 from geomap.errors import DataError, GeomapError
 
 #: Refuse archives that would unpack to more than this (zip bombs, or simply too big).
@@ -72,8 +76,10 @@ class IngestResult:
 
     Attributes
     ----------
-    gdf : GeoDataFrame
-        EPSG:4326, 2D, one geometry family, valid polygons, clean ``RangeIndex``.
+    attrs : DataFrame
+        The attributes, one row per feature, clean ``RangeIndex``.
+    geoms : GeometryChunks
+        The geometries in the same order: EPSG:4326, 2D, one geometry family, valid polygons.
     source_format : str
         ``shapefile``, ``shapefile-zip``, ``gpkg``, ``kml``, ``kmz``, ``geojson``, ``csv`` or
         ``xlsx`` (zip archives holding a GeoPackage etc. report the inner format + ``-zip``).
@@ -89,7 +95,8 @@ class IngestResult:
         Number of invalid polygons repaired with ``shapely.make_valid``.
     """
 
-    gdf: gpd.GeoDataFrame
+    attrs: pd.DataFrame
+    geoms: GeometryChunks
     source_format: str
     crs_in: str
     encoding: str | None
@@ -97,12 +104,23 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     repaired: int = 0
 
+    @property
+    def gdf(self) -> gpd.GeoDataFrame:
+        """The whole layer as one GeoDataFrame (for small layers and tests: a big one is
+        kept in chunks, see :mod:`geomap.chunks`)."""
+        return gpd.GeoDataFrame(
+            self.attrs.copy(), geometry=gpd.GeoSeries(self.geoms.values(), crs="EPSG:4326")
+        )
+
 
 @dataclass
 class _Raw:
-    """A source as read, before CRS handling and validation."""
+    """A source as read, before CRS handling and validation: attributes, geometries (in
+    chunks, read in batches from GDAL sources) and the declared CRS."""
 
-    gdf: gpd.GeoDataFrame
+    attrs: pd.DataFrame
+    geoms: GeometryChunks
+    crs: pyproj.CRS | None
     source_format: str
     encoding: str | None = None
     layer_used: str | None = None
@@ -111,6 +129,12 @@ class _Raw:
     # of each record (messages point at rows a planner can find, not indices).
     lonlat_columns: tuple[str, str] | None = None
     rows: NDArray[np.int64] | None = None
+
+    @classmethod
+    def of(cls, gdf: gpd.GeoDataFrame, source_format: str, **more: Any) -> _Raw:
+        """A source read whole into one GeoDataFrame (tables, KML)."""
+        attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        return cls(attrs, GeometryChunks.of(gdf.geometry.values), gdf.crs, source_format, **more)
 
 
 def _check_codec(name: str) -> str:
@@ -211,6 +235,42 @@ def _read_dataframe(src: Path | str | bytes, **kwargs: Any) -> gpd.GeoDataFrame:
         shown = "GeoJSON" if isinstance(src, bytes) else src
         raise DataError(f"{shown}: 该图层没有几何 (the layer has no geometries)")
     return gdf
+
+
+def _read_batches(
+    src: Path | str | bytes, **kwargs: Any
+) -> tuple[pd.DataFrame, GeometryChunks, pyproj.CRS | None]:
+    """A GDAL layer read :data:`~geomap.chunks.CHUNK` features at a time: its attributes,
+    its geometries as WKB chunks and its CRS. Only one batch is ever held as shapely objects
+    (pyogrio's record reader with ``skip_features``/``max_features``, the same per-column
+    types as one whole read: see benchmarks/README.md for why not Arrow batches)."""
+    total = int(pyogrio.read_info(src, **kwargs)["features"])
+    geoms = GeometryChunks()
+    parts: list[pd.DataFrame] = []
+    crs = None
+    start = 0
+    while True:
+        gdf = _read_dataframe(src, skip_features=start, max_features=chunks.CHUNK, **kwargs)
+        crs = gdf.crs
+        parts.append(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
+        geoms.append(gdf.geometry.values)
+        start += len(gdf)
+        del gdf
+        if len(parts[-1]) < chunks.CHUNK or (total >= 0 and start >= total):
+            break
+    return _concat(parts), geoms, crs
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Batches joined into one frame with the column types one whole read would give: a
+    text column that is all null in one batch (object there) is text again."""
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    frame = pd.concat(parts, ignore_index=True)
+    for name in frame.columns:
+        if len({str(p[name].dtype) for p in parts}) > 1 and frame[name].dtype == object:
+            frame[name] = frame[name].infer_objects()
+    return frame
 
 
 _DISPLAY_CODEC = {"utf-8": "UTF-8", "gb18030": "GB18030", "ascii": "UTF-8"}

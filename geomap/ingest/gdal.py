@@ -15,7 +15,7 @@ import pyogrio
 import pyogrio.errors
 
 from geomap.errors import DataError
-from geomap.ingest.common import _choose, _gdal_errors, _Raw, _read_dataframe
+from geomap.ingest.common import _choose, _gdal_errors, _Raw, _read_batches, _read_dataframe
 
 # Columns LIBKML adds to every layer; dropped when they only hold their defaults.
 _LIBKML_DEFAULTS: dict[str, Any] = {
@@ -46,8 +46,8 @@ def _read_gdal_layered(src: Path, fmt: str, layer: str | None, title: str) -> _R
     names = _spatial_layers(src, title)
     chosen = _choose(src, ("图层", "layer"), names, layer)
     with _gdal_errors(src, title) as notes:
-        gdf = _read_dataframe(src, layer=chosen)
-    return _Raw(gdf=gdf, source_format=fmt, layer_used=chosen, warnings=notes)
+        attrs, geoms, crs = _read_batches(src, layer=chosen)
+    return _Raw(attrs, geoms, crs, fmt, layer_used=chosen, warnings=notes)
 
 
 _REMOTE = re.compile(rb"(?i)(?:https?|ftp)://")
@@ -92,7 +92,7 @@ def _read_gdal_single(src: Path, fmt: str, layer: str | None, title: str) -> _Ra
         notes.append(note)
     if layer is not None:
         notes.append(f"{fmt} 只有一个图层，忽略 --layer {layer} (ignored)")
-    return _Raw(gdf=gdf, source_format=fmt, warnings=notes)
+    return _Raw.of(gdf, fmt, warnings=notes)
 
 
 def _refuse_dtd(src: Path) -> None:
@@ -176,9 +176,9 @@ def _read_kml(kml: Path, fmt: str, layer: str | None, display: Path | None = Non
         chosen = _choose(shown, ("图层/文件夹", "layer/folder"), names, layer)
         with _gdal_errors(shown, "KML") as more_notes:
             gdf = _read_dataframe(kml, layer=chosen)
-    return _Raw(
-        gdf=_clean_kml_columns(gdf),
-        source_format=fmt,
+    return _Raw.of(
+        _clean_kml_columns(gdf),
+        fmt,
         layer_used=chosen,
         warnings=notes + gdal_notes + more_notes,
         encoding=None,

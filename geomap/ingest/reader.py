@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from numpy.typing import NDArray
 
 from geomap.crs import (
     CrsSpec,
@@ -34,7 +35,9 @@ from geomap.ingest.resolve import (
     _Labeller,
     _lonlat_like,
     _normalise_collections,
+    _outside_china,
     _resolve_crs,
+    _Scan,
     _to_wgs84,
 )
 from geomap.ingest.tables import _clean_names
@@ -124,43 +127,53 @@ def _read_any(src: Path, fmt: Format, rq: Request) -> _Raw:
 
 
 def _finish(src: Path, raw: _Raw, spec: CrsSpec | None, strict: bool) -> IngestResult:
+    """Validate and convert a source to WGS84, one chunk of geometries at a time (the same
+    steps for ten features and for a million); problems are reported for the whole layer."""
     notes = list(raw.warnings)
-    gdf = raw.gdf
-    if len(gdf) == 0:
+    total = len(raw.geoms)
+    if total == 0:
         raise DataError(
             f"{src}: 图层没有任何要素 (the layer has no features)"
             + (f": {raw.layer_used}" if raw.layer_used else "")
             + "; 请确认导出了正确的图层 (check you exported the right layer)"
         )
-    gdf = gdf.reset_index(drop=True)
-    label = _Labeller(gdf, raw.rows)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    geoms = shapely.force_2d(geoms)
-    geoms = _normalise_collections(np.asarray(geoms, dtype=object))
-    family = _check_geometries(src, geoms, label)
-    raw_bounds = _bounds(geoms)
-    resolved = _resolve_crs(src, raw, spec, raw_bounds, _lonlat_like(geoms), notes)
+    attrs = raw.attrs.reset_index(drop=True)
+    label = _Labeller(attrs, raw.rows)
+    scan = _Scan()
+    geoms = raw.geoms.mapped(
+        lambda start, chunk: scan.add(
+            start, _normalise_collections(np.asarray(shapely.force_2d(chunk), dtype=object))
+        )
+    )
+    family = _check_geometries(src, scan, label)
+    feature_bounds = scan.all_bounds()
+    raw_bounds = _bounds(feature_bounds)
+    resolved = _resolve_crs(src, raw, spec, raw_bounds, _lonlat_like(feature_bounds), notes)
+    outside: list[tuple[Any, Any]] = []
+
+    def to_wgs84(start: int, chunk: NDArray[np.object_]) -> NDArray[np.object_]:
+        chunk = _to_wgs84(chunk, resolved)
+        outside.append(_outside_china(start, chunk))
+        return chunk
+
     try:
-        geoms = _to_wgs84(geoms, resolved)
+        geoms = geoms.mapped(to_wgs84)
     except pyproj.exceptions.ProjError as exc:
         raise DataError(
             f"{src}: 坐标转换失败 (cannot transform from {resolved.label}: {_short(exc)}); "
             "请检查 --crs (check the CRS)"
         ) from None
-    _check_in_china(src, raw, geoms, raw_bounds, resolved, label)
+    _check_in_china(src, raw, outside, total, raw_bounds, resolved, label)
     repaired = 0
     if family == _POLY:
-        repaired = _repair_polygons(src, geoms, strict, label, notes)
-    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        geoms, repaired = _repair_polygons(src, geoms, strict, label, notes)
+    attrs = pd.DataFrame(attrs)
     attrs.columns = _clean_names(attrs.columns)
     if "geometry" in attrs.columns:
         attrs = attrs.rename(columns={"geometry": "geometry_attr"})
-    out = gpd.GeoDataFrame(
-        attrs.reset_index(drop=True),
-        geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
-    )
     return IngestResult(
-        gdf=out,
+        attrs=attrs.reset_index(drop=True),
+        geoms=geoms,
         source_format=raw.source_format,
         crs_in=resolved.label,
         encoding=raw.encoding,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,13 @@ from geomap.ingest.tables import _find_column
 class _Labeller:
     """Names a feature for messages: spreadsheet row, or FID plus its name when it has one."""
 
-    def __init__(self, gdf: gpd.GeoDataFrame, rows: NDArray[np.int64] | None) -> None:
+    def __init__(self, frame: pd.DataFrame, rows: NDArray[np.int64] | None) -> None:
+        """``frame``: the attributes (a GeoDataFrame's geometry column is not one)."""
         self.rows = rows
-        cols = [c for c in gdf.columns if c != gdf.geometry.name]
+        geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+        cols = [c for c in frame.columns if c != geometry]
         name_col = _find_column([str(c) for c in cols], NAME_FIELDS)
-        self.names = gdf[name_col].to_numpy() if name_col is not None else None
+        self.names = frame[name_col].to_numpy() if name_col is not None else None
 
     def __call__(self, i: int) -> str:
         if self.rows is not None:
@@ -84,25 +86,54 @@ def _normalise_collections(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     return geoms
 
 
-def _check_geometries(src: Path, geoms: NDArray[np.object_], label: _Labeller) -> str:
+@dataclass
+class _Scan:
+    """What the first pass over a source's geometries learns, chunk by chunk: the features
+    without geometry or with NaN coordinates, every type id and every feature's bounds."""
+
+    missing: list[NDArray[np.intp]] = field(default_factory=list)
+    bad: list[NDArray[np.intp]] = field(default_factory=list)
+    types: list[NDArray[np.int64]] = field(default_factory=list)
+    bounds: list[NDArray[np.float64]] = field(default_factory=list)
+
+    def add(self, start: int, geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+        """Record ``geoms`` (the chunk from feature ``start``); returns them unchanged."""
+        self.missing.append(
+            start + np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        )
+        coords = shapely.get_coordinates(geoms)
+        owner = np.repeat(np.arange(len(geoms)), shapely.get_num_coordinates(geoms))
+        self.bad.append(start + np.unique(owner[~np.isfinite(coords).all(axis=1)]))
+        self.types.append(np.asarray(shapely.get_type_id(geoms), dtype=np.int64))
+        self.bounds.append(shapely.bounds(geoms))
+        return geoms
+
+    def all_bounds(self) -> NDArray[np.float64]:
+        return np.concatenate(self.bounds) if self.bounds else np.empty((0, 4))
+
+
+def _joined(parts: list[NDArray[Any]]) -> NDArray[Any]:
+    return np.concatenate(parts) if parts else np.array([], dtype=np.intp)
+
+
+def _check_geometries(src: Path, scan: _Scan, label: _Labeller) -> str:
     """Empty / NaN / mixed geometries are errors. Returns the geometry family."""
-    missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    missing = _joined(scan.missing)
     if missing.size:
         raise DataError(
             f"{src}: {missing.size} 个要素没有几何 (empty or null geometries): "
             f"{label.many(missing)}; 请在 GIS 中补画或删除这些要素 "
             "(draw or delete them in your GIS, then export again)"
         )
-    coords = shapely.get_coordinates(geoms)
-    owner = np.repeat(np.arange(len(geoms)), shapely.get_num_coordinates(geoms))
-    bad = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    bad = _joined(scan.bad)
     if bad.size:
         raise DataError(
             f"{src}: {bad.size} 个要素的坐标含 NaN 或无穷大 (NaN/infinite coordinates): "
             f"{label.many(bad)}; 请修正或删除这些要素 (fix or delete them)"
         )
-    type_ids = shapely.get_type_id(geoms)
-    families = np.array([_FAMILY.get(int(t), "other") for t in type_ids], dtype=object)
+    type_ids = _joined(scan.types)
+    lookup = np.array([_FAMILY.get(t, "other") for t in range(8)], dtype=object)
+    families = lookup[np.clip(type_ids, 0, 7)]
     kinds = sorted(set(families))
     if "other" in kinds:
         odd = np.flatnonzero(families == "other")
@@ -123,9 +154,13 @@ def _check_geometries(src: Path, geoms: NDArray[np.object_], label: _Labeller) -
     return str(kinds[0])
 
 
-def _bounds(geoms: NDArray[np.object_]) -> tuple[float, float, float, float]:
-    b = shapely.total_bounds(geoms)
-    return float(b[0]), float(b[1]), float(b[2]), float(b[3])
+def _bounds(bounds: NDArray[np.float64]) -> tuple[float, float, float, float]:
+    """The total bounds of per-feature ``bounds`` (rows of minx, miny, maxx, maxy)."""
+    if not len(bounds):
+        return (float("nan"),) * 4
+    lo = np.nanmin(bounds[:, :2], axis=0)
+    hi = np.nanmax(bounds[:, 2:], axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
 
 def _swap_hint(raw: _Raw) -> str:
@@ -165,13 +200,13 @@ class _Resolved:
     label: str
 
 
-def _lonlat_like(geoms: NDArray[np.object_]) -> bool:
-    """Every feature fits lon/lat ranges, or would once its x/y are exchanged.
+def _lonlat_like(b: NDArray[np.float64]) -> bool:
+    """Every feature fits lon/lat ranges, or would once its x/y are exchanged (``b``: the
+    features' bounds).
 
     Decided per feature so that a few swapped rows in a lon/lat table are reported as
     swapped rows rather than making the whole table look projected.
     """
-    b = shapely.bounds(geoms)
     plain = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
     return bool((plain | swapped_rows(b)).all())
 
@@ -184,7 +219,7 @@ def _resolve_crs(
     lonlat_like: bool,
     notes: list[str],
 ) -> _Resolved:
-    declared: pyproj.CRS | None = raw.gdf.crs
+    declared: pyproj.CRS | None = raw.crs
     if declared is not None and declared.is_geographic and not lonlat_like:
         # GeoJSON (and KML) always claim WGS84, whatever numbers they hold.
         if spec is None:
@@ -251,24 +286,33 @@ def _to_wgs84(geoms: NDArray[np.object_], resolved: _Resolved) -> NDArray[np.obj
     return geoms
 
 
+def _outside_china(start: int, geoms: NDArray[np.object_]) -> tuple[NDArray[np.intp], Any]:
+    """The features of a WGS84 chunk (from feature ``start``) outside China, and their bounds."""
+    fb = shapely.bounds(geoms)
+    outside = np.flatnonzero(~in_china_rows(fb))
+    return start + outside, fb[outside]
+
+
 def _check_in_china(
     src: Path,
     raw: _Raw,
-    geoms: NDArray[np.object_],
+    found: list[tuple[NDArray[np.intp], Any]],
+    total: int,
     raw_bounds: tuple[float, float, float, float],
     resolved: _Resolved,
     label: _Labeller,
 ) -> None:
-    fb = shapely.bounds(geoms)
-    outside = np.flatnonzero(~in_china_rows(fb))
+    """Refuse features outside China (``found``: :func:`_outside_china` of every chunk of a
+    layer of ``total`` features)."""
+    outside = _joined([o for o, _ in found])
     if not outside.size:
         return
-    if swapped_rows(fb[outside]).all():
+    if swapped_rows(np.concatenate([b for _, b in found])).all():
         raise DataError(
             f"{src}: {outside.size} 个要素的经纬度颠倒 (swapped lon/lat): "
             f"{label.many(outside)}; {_swap_hint(raw)}"
         )
-    if outside.size == len(geoms):
+    if outside.size == total:
         hint = (
             f"坐标与坐标系 {resolved.label} 不符 (coordinates do not fit {resolved.label}); "
             + _candidates_text(raw_bounds)

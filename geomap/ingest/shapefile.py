@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geomap.errors import DataError
-from geomap.ingest.common import _display_codec, _gdal_errors, _Raw, _read_dataframe
+from geomap.ingest.common import _display_codec, _gdal_errors, _Raw, _read_batches
 
 # --------------------------------------------------------------------------------------------
 # Shapefile
@@ -186,7 +186,7 @@ def _read_shapefile(shp: Path, encoding: str | None, *, fmt: str = "shapefile") 
         codec = detect_dbf_encoding(dbf)
     with _gdal_errors(shp, "Shapefile") as gdal_notes:
         try:
-            gdf = _read_dataframe(shp, encoding=codec)
+            attrs, geoms, crs = _read_batches(shp, encoding=codec)
         except UnicodeDecodeError:
             # A .cpg or --encoding that does not match the bytes: say so, suggest the fix.
             origin = "--encoding" if encoding is not None else (cpg.name if cpg else "")
@@ -200,8 +200,10 @@ def _read_shapefile(shp: Path, encoding: str | None, *, fmt: str = "shapefile") 
                 f"请用 --encoding {suggestion} 重新添加 (add again with --encoding {suggestion})"
             ) from None
     return _Raw(
-        gdf=gdf,
-        source_format=fmt,
+        attrs,
+        geoms,
+        crs,
+        fmt,
         encoding=_display_codec(codec),
         layer_used=shp.stem,
         warnings=notes + gdal_notes,

@@ -253,9 +253,9 @@ def _read_table(
         geoms = shapely.points(x, y)
         lonlat = (lon_col, lat_col)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
-    return _Raw(
-        gdf=gdf,
-        source_format=fmt,
+    return _Raw.of(
+        gdf,
+        fmt,
         encoding=enc,
         layer_used=layer_used,
         warnings=notes,
