@@ -123,3 +123,11 @@ class ChunkedLayer:
             gdf = gdf.to_crs(4326)
         attrs = pd.DataFrame(gdf[[c for c in gdf.columns if c != gdf.geometry.name]])
         return cls(attrs, GeometryChunks.of(gdf.geometry.values))
+
+    def to_gdf(self) -> gpd.GeoDataFrame:
+        """The whole layer as one GeoDataFrame (WGS84)."""
+        import geopandas as gpd
+
+        return gpd.GeoDataFrame(
+            self.attrs.copy(), geometry=gpd.GeoSeries(self.geoms.values(), crs="EPSG:4326")
+        )

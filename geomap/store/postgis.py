@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import psycopg
 
+    from geomap.chunks import ChunkedLayer
+
 DEFAULT_SCHEMA = "geomap"
 CACHE_ENV = "GEOMAP_CACHE"
 MANIFEST = ".geomap-snapshot.json"
@@ -836,10 +838,18 @@ class DatabaseAtlas(Atlas):
         return super().map_spec(name)
 
     def write_layer(
-        self, name: str, gdf: gpd.GeoDataFrame, meta: dict[str, Any], replace: bool = False
+        self,
+        name: str,
+        gdf: gpd.GeoDataFrame | ChunkedLayer,
+        meta: dict[str, Any],
+        replace: bool = False,
     ) -> Path:
         import tomli_w
 
+        from geomap.chunks import ChunkedLayer
+
+        if isinstance(gdf, ChunkedLayer):  # `geomap add` hands its layer over in chunks
+            gdf = gdf.to_gdf()
         meta_toml = tomli_w.dumps(meta)
         if self._work is None:
             with self.lock():
