@@ -11,14 +11,14 @@ installed ``geomap`` console script as a subprocess under ``/usr/bin/time -v``:
   the binary copy), then ``render`` with nothing changed.
 
 Each figure is wall time and peak RSS of the whole command, interpreter start and imports
-included; ``import_s`` is ``python -X importtime``-free: the wall time of
-``python -c "import geomap.cli.main, geomap.add"`` (or ``geomap.render``) measured the same
-way. ``--xiping`` times ``geomap render --force`` (cold) and ``geomap render`` (unchanged)
+included; the imports alone are timed the same way:
+``python -c "import geomap.cli.main, geomap.add"`` (and ``geomap.render``). ``--xiping`` times ``geomap render --force`` (cold) and ``geomap render`` (unchanged)
 on a copy of the shipped atlas.
 
     python benchmarks/big_layer.py                         # 1,000,000 parcels, ~6 min
     python benchmarks/big_layer.py --sizes 10000,100000 --xiping
     python benchmarks/big_layer.py --sizes 1000000 --formats gpkg
+    python benchmarks/big_layer.py --readers                # batch readers: pyogrio vs Arrow
 
 Prints one JSON line per measurement and a Markdown table; saves everything to
 ``benchmarks/results/<date>-big-<sizes>.json``.
@@ -183,6 +183,75 @@ def bench_xiping(work: Path, repeat: int) -> dict[str, Any]:
     return result
 
 
+READERS = ("whole", "batches", "arrow")
+
+
+def read_child(src: str, how: str) -> None:
+    """In a child: read every feature of ``src`` once, keeping its geometry as WKB, with one
+    of :data:`READERS`; prints seconds and the peak RSS the read added (sampled)."""
+    import threading
+    import time
+
+    import pyogrio
+    import shapely
+
+    def rss() -> int:
+        return int(compare._rss_mib())
+
+    peak = [0]
+
+    def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], rss())
+            time.sleep(0.02)
+
+    threading.Thread(target=sample, daemon=True).start()
+    kwargs = {"encoding": "gbk"} if src.endswith(".shp") else {}
+    base, started, count, kept = rss(), time.perf_counter(), 0, []
+    if how == "whole":
+        gdf = pyogrio.read_dataframe(src, **kwargs)
+        count = len(gdf)
+        kept.append(shapely.to_wkb(gdf.geometry.values))
+        del gdf
+    elif how == "batches":
+        total = pyogrio.read_info(src, **kwargs)["features"]
+        for start in range(0, total, 50_000):
+            gdf = pyogrio.read_dataframe(src, skip_features=start, max_features=50_000, **kwargs)
+            count += len(gdf)
+            kept.append(shapely.to_wkb(gdf.geometry.values))
+    else:
+        with pyogrio.open_arrow(src, batch_size=50_000, use_pyarrow=True, **kwargs) as (
+            meta,
+            reader,
+        ):
+            for batch in reader:
+                frame = batch.to_pandas()
+                count += len(frame)
+                kept.append(frame[meta["geometry_name"] or "wkb_geometry"].to_numpy())
+    seconds = time.perf_counter() - started
+    print(json.dumps({"features": count, "s": round(seconds, 1), "peak_mib": peak[0] - base}))
+
+
+def bench_readers(n: int, work: Path) -> list[dict[str, Any]]:
+    """Each reader of :data:`READERS` on the GeoPackage and the Shapefile, one process each."""
+    sources = write_sources(work / f"src-{n}", n, ["gpkg", "shp"])
+    rows = []
+    for fmt, path in sources.items():
+        for how in READERS:
+            done = subprocess.run(
+                [sys.executable, __file__, "--read-child", str(path), how],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            row = {"size": n, "format": fmt, "reader": how, **json.loads(done.stdout)}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    shutil.rmtree(work / f"src-{n}")
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| parcels | input | add s | add RSS MiB | render (first) s | RSS MiB "
@@ -206,7 +275,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--xiping", action="store_true", help="also the shipped atlas")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the Xiping timing")
     parser.add_argument("--results-dir", type=Path, default=compare.RESULTS_DIR)
+    parser.add_argument(
+        "--readers", action="store_true", help="only compare the batch readers (GPKG + SHP)"
+    )
+    parser.add_argument("--read-child", nargs=2, metavar=("SRC", "HOW"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.read_child:
+        read_child(*args.read_child)
+        return
     sizes = [int(s) for s in args.sizes.split(",") if s]
     formats = [f for f in args.formats.split(",") if f]
     payload: dict[str, Any] = {
@@ -220,14 +296,19 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"imports": payload["imports"]}), flush=True)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="geomap-big-") as tmp:
+        if args.readers:
+            payload["readers"] = [r for n in sizes for r in bench_readers(n, Path(tmp))]
+            sizes = []
         for n in sizes:
             rows += bench_size(n, formats, Path(tmp))
         if args.xiping:
             payload["xiping"] = bench_xiping(Path(tmp), args.repeat)
     payload["rows"] = rows
-    print(table(rows))
+    if rows:
+        print(table(rows))
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    tag = "-".join(str(s) for s in sizes) + ("-xiping" if args.xiping else "")
+    tag = args.sizes.replace(",", "-") + ("-readers" if args.readers else "")
+    tag += "-xiping" if args.xiping else ""
     out = args.results_dir / f"{dt.date.today().isoformat()}-big-{tag}.json"
     out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     compare.log(f"saved {out}")
