@@ -16,6 +16,9 @@ from geomap.atlas import Atlas
 from geomap.spec import MapSpec
 
 INPUTS_META = "geomap-inputs"
+#: The tile files a page reads (relative to it, space-separated): ``render`` skips the map
+#: only while they are all there.
+TILES_META = "geomap-tiles"
 
 
 @dataclass
@@ -59,17 +62,22 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-def existing_digest(path: Path) -> str | None:
+def _head_meta(path: Path, name: str) -> str | None:
+    """The content of ``<meta name=NAME>`` in the first 4 KiB of a page, if there."""
     if not path.is_file():
         return None
     with open(path, "rb") as fh:
         head = fh.read(4096).decode("utf-8", "replace")
-    marker = f'<meta name="{INPUTS_META}" content="'
+    marker = f'<meta name="{name}" content="'
     start = head.find(marker)
     if start < 0:
         return None
     start += len(marker)
     return head[start : head.find('"', start)]
+
+
+def existing_digest(path: Path) -> str | None:
+    return _head_meta(path, INPUTS_META)
 
 
 def choose_basemaps(
@@ -90,5 +98,10 @@ def map_digest(atlas: Atlas, name: str, spec: MapSpec, options: RenderOptions) -
 
 
 def is_fresh(atlas: Atlas, name: str, digest: str) -> bool:
-    """True when ``maps/<name>.html`` was rendered from exactly the inputs of ``digest``."""
-    return existing_digest(atlas.map_path(name, ".html")) == digest
+    """True when ``maps/<name>.html`` was rendered from exactly the inputs of ``digest``
+    and the vector tiles it reads (``<meta name="geomap-tiles">``) are all beside it."""
+    page = atlas.map_path(name, ".html")
+    if existing_digest(page) != digest:
+        return False
+    files = _head_meta(page, TILES_META)
+    return not files or all((page.parent / f).is_file() for f in files.split(" "))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import shutil
 from pathlib import Path
 
 from geomap import __version__
@@ -19,7 +20,15 @@ def withdraw_page(atlas: Atlas, name: str) -> Path | None:
     if page.is_symlink() or not page.is_file():
         return None
     page.unlink()
+    _withdraw_tiles(page)
     return page
+
+
+def _withdraw_tiles(page: Path) -> None:
+    """The vector tiles beside a withdrawn page go with it (they hold its features)."""
+    folder = page.with_name(f"{page.stem}.tiles")
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)
 
 
 def withdraw_orphan_pages(atlas: Atlas) -> list[Path]:
@@ -34,6 +43,7 @@ def withdraw_orphan_pages(atlas: Atlas) -> list[Path]:
             continue
         if existing_digest(page) is not None:
             page.unlink()
+            _withdraw_tiles(page)
             removed.append(page)
     return removed
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 
 from geomap import assets
+from geomap.freshness import TILES_META
 
 #: The element the map is drawn in (``PageData.mapId``).
 MAP_ID = "geomap-map"
@@ -32,7 +33,7 @@ def build_page(
     digest_meta: tuple[str, str],
     online: bool,
     cluster: bool,
-    tiles: bool = False,
+    tiles: tuple[str, ...] = (),
 ) -> bytes:
     """The complete page as UTF-8 bytes.
 
@@ -44,9 +45,12 @@ def build_page(
         The data block, already escaped for the script context (:func:`payload.script_json`).
     digest_meta : (name, value)
         The ``<meta>`` that records the render's input digest (:mod:`geomap.freshness`).
-    online, cluster, tiles : bool
-        Link the CDN copies instead of inlining; include leaflet.markercluster; include
-        the vector-tile readers (pmtiles, protomaps-leaflet).
+    online, cluster : bool
+        Link the CDN copies instead of inlining; include leaflet.markercluster.
+    tiles : tuple of str
+        The tile files the page reads (relative to it): listed in ``<meta
+        name="geomap-tiles">`` (:mod:`geomap.freshness` checks they exist), and the
+        vector-tile readers (pmtiles, protomaps-leaflet) are included when there are any.
     """
     name, value = digest_meta
     head = "\n".join(
@@ -56,10 +60,15 @@ def build_page(
             "<head>",
             '<meta charset="utf-8">',
             f'<meta name="{html.escape(name)}" content="{html.escape(value)}">',
+            *(
+                [f'<meta name="{TILES_META}" content="{html.escape(" ".join(tiles))}">']
+                if tiles
+                else []
+            ),
             f"<title>{html.escape(title)}</title>",
             '<meta name="viewport" content="width=device-width, initial-scale=1.0, '
             'maximum-scale=1.0, user-scalable=no">',
-            assets.head(online=online, cluster=cluster, tiles=tiles),
+            assets.head(online=online, cluster=cluster, tiles=bool(tiles)),
             f"<style>{_SHELL_CSS}</style>",
             "</head>",
             "<body>",

@@ -83,7 +83,7 @@ def render_html(
         digest_meta=(INPUTS_META, digest),
         online=options.online,
         cluster=cluster,
-        tiles=bool(tiles),
+        tiles=tuple(f for t in tiles.values() for f in (t["url"], t["search"])),
     )
 
 

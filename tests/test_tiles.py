@@ -227,3 +227,17 @@ def test_a_map_no_longer_tiled_loses_its_tile_folder(tmp_path: Path) -> None:
     render_map(Atlas(tmp_path), "county", RenderOptions(force=True))
     assert not (tmp_path / "maps" / "county.tiles").exists()
     assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["county.html", "county.toml"]
+
+
+def test_missing_tiles_make_the_page_stale_and_withdrawn_pages_take_theirs(tmp_path: Path) -> None:
+    build(tmp_path, 40)
+    assert run(tmp_path, "render").exit_code == 0
+    folder = tmp_path / "maps" / "county.tiles"
+    assert "✓ county 未变化" in run(tmp_path, "render").output  # unchanged: skipped
+    (folder / "layer0.pmtiles").unlink()
+    again = run(tmp_path, "render")
+    assert "未变化" not in again.output and (folder / "layer0.pmtiles").is_file()
+    # A map whose spec is deleted loses its page and its tiles.
+    (tmp_path / "maps" / "county.toml").rename(tmp_path / "maps" / "other.toml")
+    assert run(tmp_path, "render", "other").exit_code == 0
+    assert not (tmp_path / "maps" / "county.html").exists() and not folder.exists()
