@@ -78,8 +78,9 @@ class TileData(TypedDict):
     minZoom: int  #: full detail (every feature) from this zoom; the summary grid below it
     maxZoom: int  #: the deepest tiles (over-zoomed beyond)
     count: int  #: features in the tiles
-    grid: list[Any]  #: GeoJSON polygons of the summary grid's cells
-    gridCounts: list[int]  #: features counted in each cell
+    grid: list[Any]  #: GeoJSON polygons of the summary grid's cells, or of the overview layer
+    gridCounts: list[int]  #: features counted in each cell (or overview polygon)
+    gridNames: list[str | None]  #: each overview polygon's name (null for grid cells)
     gridBreaks: list[int]  #: upper bound of each class of the grid's counts
     gridColors: list[str]  #: #rrggbb of each class
     gridLegend: LegendData  #: the grid's legend (counts with their unit)

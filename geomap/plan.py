@@ -137,6 +137,9 @@ class LayerPlan:
     series: Series | None = None  #: the indicator's columns, for a year switch
     views: list[View] = field(default_factory=list)  #: the year switch's states
     tiles: bool = False  #: written as vector tiles beside the page (geomap/tiles.py)
+    #: tiled layers: the polygon layer their features are counted onto below full detail
+    #: (None: a summary grid)
+    overview: Layer | None = None
 
     @property
     def title(self) -> str:
@@ -829,7 +832,8 @@ class _LayerPlanner:
         # mixed-geometry) is drawn by Leaflet instead.
         fast = fast and len(families(present_types(frame.geometry))) <= 1
         tiles = self.tiles(len(frame))
-        if tiles is None:
+        overview = self.overview(tiles) if tiles is not None else None
+        if tiles is None or overview is False:
             return None
         named = meta.name_field in visible
         if ml.labels is not None:
@@ -857,7 +861,37 @@ class _LayerPlanner:
             series=self.series,
             views=views,
             tiles=tiles,
+            overview=overview if isinstance(overview, Layer) else None,
         )
+
+    def overview(self, tiles: bool) -> Layer | bool | None:
+        """The layer a tiled layer is counted onto below full detail (``overview``); None
+        without one, False (the problem recorded) when it cannot be used."""
+        name, at = self.ml.overview, f"{self.at}.overview"
+        if name is None:
+            return None
+        if not tiles:
+            self.add(
+                "tiles-unsupported",
+                at,
+                f"{self.p.file} 的 {at}: overview 只用于矢量切片图层 (overview applies to a "
+                "tiled layer only); 加上 tiles = true 或删除 overview (add tiles = true or "
+                "remove overview)",
+            )
+            return False
+        layer = self.p.read_layer(at, name)
+        if layer is None:
+            self.failed = True
+            return False
+        if family_of(layer.gdf.geometry) != "polygon":
+            self.add(
+                "tiles-unsupported",
+                at,
+                f"{self.p.file} 的 {at} = {name!r}: 汇总图层应为面图层 (the overview layer must "
+                "hold polygons, e.g. villages or grids)",
+            )
+            return False
+        return layer
 
     def tiles(self, count: int) -> bool | None:
         """Whether the layer is written as vector tiles (``tiles`` in the spec, else by

@@ -19,7 +19,13 @@ from geomap.errors import GeomapError, SpecError
 from geomap.fastcodec import encode_fast
 from geomap.freshness import INPUTS_META, RenderOptions, is_fresh, map_digest
 from geomap.page import MAP_ID, build_page
-from geomap.payload import TileData, display_geometries, page_json, script_json
+from geomap.payload import (
+    TileData,
+    display_geometries,
+    page_json,
+    script_json,
+    shift_to_gcj02,
+)
 from geomap.plan import PlanError, Warn, merge_sources, plan_map
 from geomap.spec import MapSpec
 
@@ -75,7 +81,9 @@ def render_html(
         for i, lp in enumerate(plan.layers):
             if lp.tiles:
                 geoms = display_geometries(plan, lp)
-                tiles[i] = write_layer_tiles(lp, i, geoms, tiles_dir, tiles_folder(spec.name))
+                shift = shift_to_gcj02 if plan.datum == "gcj02" else None
+                folder = tiles_folder(spec.name)
+                tiles[i] = write_layer_tiles(lp, i, geoms, tiles_dir, folder, shift)
     data_json, cluster = page_json(plan, MAP_ID, tiles)
     return build_page(
         title=spec.title,

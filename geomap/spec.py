@@ -158,6 +158,7 @@ class MapLayer:
     search: bool = True
     fast: bool | None = None  # None: automatic, by feature count
     tiles: bool | None = None  # vector tiles beside the page; None: automatic, by count
+    overview: str | None = None  # tiled layers: a polygon layer counted onto below full detail
     join: Join | None = None
     rollup: tuple[Rollup, ...] = ()
     style: Style = field(default_factory=Style)
@@ -502,6 +503,7 @@ def _parse_map_layer(raw: Any, i: int, problems: list[str]) -> MapLayer | None:
         search=r.get("search", bool, True),
         fast=r.get("fast", bool),
         tiles=r.get("tiles", bool),
+        overview=r.slug("overview"),
         join=join,
         rollup=tuple(rollups),
         style=_parse_style(style_raw, where_at + "style.", problems),

@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,13 @@ import numpy as np
 import orjson
 import shapely
 
+from geomap.atlas import Layer
 from geomap.errors import GeomapError
+from geomap.geojson_io import geometries_json
+from geomap.join import rollup
 from geomap.payload import TileData, column_values, script_json
 from geomap.plan import LayerPlan
+from geomap.spec import Rollup
 from geomap.style import _palette
 
 #: A tile holds at most this many features at the full-detail zoom.
@@ -49,6 +54,7 @@ MAX_TILE_ZOOM = 15
 GRID_CELL_PX = 24
 #: The one MVT layer of each archive.
 TILE_LAYER = "features"
+_COUNT = "__geomap_count"
 #: Property names in the tiles: the feature index, its class, and field k as ``f<k>``.
 INDEX_PROP, CLASS_PROP = "_i", "_c"
 
@@ -239,12 +245,38 @@ def search_index(lp: LayerPlan, geoms: np.ndarray, bounds: np.ndarray) -> bytes:
     )
 
 
+def overview_counts(lp: LayerPlan) -> tuple[np.ndarray, list[int], list[str | None]]:
+    """The overview layer's polygons (WGS84), the tiled layer's features counted in each
+    (geomap's roll-up: by a point inside each feature, a border point counted once), and
+    each polygon's name."""
+    assert lp.overview is not None
+    target = lp.overview.gdf
+    counted = rollup(target, Layer(lp.meta, lp.frame), Rollup(source=lp.meta.name, count=_COUNT))
+    name = lp.overview.meta.name_field
+    names: list[str | None] = (
+        [None if v is None else str(v) for v in column_values(target[name])]
+        if name in target.columns and not lp.overview.meta.is_private(name)
+        else [None] * len(target)
+    )
+    return target.geometry.to_numpy(), counted[_COUNT].astype(int).tolist(), names
+
+
+def _grid_json(geoms: np.ndarray) -> list[Any]:
+    return [None if g is None else orjson.loads(g) for g in geometries_json(geoms, 6)]
+
+
 def write_layer_tiles(
-    lp: LayerPlan, index: int, geoms: np.ndarray, folder: Path, public: str
+    lp: LayerPlan,
+    index: int,
+    geoms: np.ndarray,
+    folder: Path,
+    public: str,
+    shift: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> TileData:
     """Write layer ``index`` of a map into ``folder`` (its PMTiles archive and search
-    index), which the page will find as ``public``; ``geoms`` are in display coordinates.
-    Returns the page's description of the layer's tiles."""
+    index), which the page will find as ``public``; ``geoms`` are in display coordinates,
+    ``shift`` takes WGS84 geometries there (the overview's polygons). Returns the page's
+    description of the layer's tiles."""
     chosen = tiler()
     if chosen is None:
         raise GeomapError(
@@ -265,11 +297,22 @@ def write_layer_tiles(
         else:
             _run_gdal(source, target, zoom)
     (folder / f"{base}.search.json").write_bytes(search_index(lp, geoms, bounds))
-    grid, counts = summary_grid(bounds[present], zoom)
+    unit = "图斑" if lp.family == "polygon" else "要素"
+    names: list[str | None]
+    if lp.overview is not None:
+        polygons, counts, names = overview_counts(lp)
+        grid = _grid_json(shift(polygons) if shift else polygons)
+        what = lp.overview.meta.title
+        grid_title = f"按{what}汇总：每个{what}的{unit}数（个）"
+        below = f"按{what}汇总的{unit}数"
+    else:
+        grid, counts = summary_grid(bounds[present], zoom)
+        names = [None] * len(counts)
+        grid_title = f"汇总网格：每格{unit}数（个）"
+        below = f"汇总网格（每格{unit}数）"
     breaks = grid_breaks(counts)
     colors = _palette("YlOrBr", len(breaks), qualitative=False)
-    unit = "图斑" if lp.family == "polygon" else "要素"
-    lows = [1, *(b + 1 for b in breaks[:-1])]
+    lows = [0 if min(counts, default=1) == 0 else 1, *(b + 1 for b in breaks[:-1])]
     return {
         "url": f"{public}/{base}.pmtiles",
         "search": f"{public}/{base}.search.json",
@@ -279,10 +322,11 @@ def write_layer_tiles(
         "count": int(present.sum()),
         "grid": grid,
         "gridCounts": counts,
+        "gridNames": names,
         "gridBreaks": breaks,
         "gridColors": list(colors),
         "gridLegend": {
-            "title": f"汇总网格：每格{unit}数（个）",
+            "title": grid_title,
             "items": [
                 {"label": f"{lo}–{hi} 个" if hi > lo else f"{hi} 个", "color": c}
                 for lo, hi, c in zip(lows, breaks, colors, strict=True)
@@ -293,7 +337,7 @@ def write_layer_tiles(
         "unit": unit,
         "note": (
             f"第 {zoom} 级及以上显示全部 {int(present.sum()):,} 个{unit}；"
-            f"缩小到第 {zoom} 级以下时显示汇总网格（每格{unit}数），不抽样。"
+            f"缩小到第 {zoom} 级以下时显示{below}，不抽样。"
         ),
         "tiler": chosen.name,
     }

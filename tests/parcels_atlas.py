@@ -77,3 +77,31 @@ def build(
     }
     write(root / "maps" / "county.toml", tomli_w.dumps(spec))
     return gdf
+
+
+def add_blocks(root: Path, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Layer ``blocks``: the parcels' extent cut into four named quadrants (an overview)."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    # Off-centre cuts, between parcel rows and columns: no parcel's point lies on a border.
+    mx, my = minx + 0.41 * (maxx - minx), miny + 0.37 * (maxy - miny)
+    pad = 0.001
+    boxes = [
+        ("西南片", shapely.box(minx - pad, miny - pad, mx, my)),
+        ("东南片", shapely.box(mx, miny - pad, maxx + pad, my)),
+        ("西北片", shapely.box(minx - pad, my, mx, maxy + pad)),
+        ("东北片", shapely.box(mx, my, maxx + pad, maxy + pad)),
+    ]
+    blocks = gpd.GeoDataFrame(
+        {"code": [f"B{k}" for k in range(4)], "name": [n for n, _ in boxes]},
+        geometry=[b for _, b in boxes],
+        crs="EPSG:4326",
+    )
+    meta = {
+        "title": "片区",
+        "kind": "grid",
+        "key": "code",
+        "name_field": "name",
+        "fields": {"code": {"label": "编码"}, "name": {"label": "名称"}},
+    }
+    write_layer(root, "blocks", blocks, meta)
+    return blocks

@@ -16,7 +16,7 @@ import pmtiles.reader as pm
 import pytest
 from helpers import run
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
-from parcels_atlas import PRIVATE_MARK, build
+from parcels_atlas import PRIVATE_MARK, add_blocks, build
 
 from geomap import tiles
 from geomap.atlas import Atlas
@@ -241,3 +241,24 @@ def test_missing_tiles_make_the_page_stale_and_withdrawn_pages_take_theirs(tmp_p
     (tmp_path / "maps" / "county.toml").rename(tmp_path / "maps" / "other.toml")
     assert run(tmp_path, "render", "other").exit_code == 0
     assert not (tmp_path / "maps" / "county.html").exists() and not folder.exists()
+
+
+def test_overview_counts_features_onto_a_polygon_layer(tmp_path: Path) -> None:
+    gdf = build(tmp_path, 600, layer={"overview": "blocks"})
+    blocks = add_blocks(tmp_path, gdf)
+    render_map(Atlas(tmp_path), "county", RenderOptions(force=True))
+    info = page_data(tmp_path / "maps" / "county.html")["layers"][0]["tiles"]
+    assert info["gridNames"] == list(blocks["name"])
+    points = gdf.geometry.representative_point()
+    expected = [int(points.within(b).sum()) for b in blocks.geometry]
+    assert info["gridCounts"] == expected and sum(expected) == 600
+    assert info["gridLegend"]["title"] == "按片区汇总：每个片区的图斑数（个）"
+    assert "按片区汇总的图斑数" in info["note"]
+
+
+def test_overview_must_be_a_polygon_layer_of_a_tiled_layer(tmp_path: Path) -> None:
+    build(tmp_path, 20, layer={"overview": "nope"})
+    assert [p.code for p in plan_map(Atlas(tmp_path), "county").errors] == ["unknown-layer"]
+    build(tmp_path, 20, layer={"overview": "parcels", "tiles": False})
+    (problem,) = plan_map(Atlas(tmp_path), "county").errors
+    assert problem.code == "tiles-unsupported" and problem.at == "layers[0].overview"

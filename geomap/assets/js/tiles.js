@@ -111,12 +111,13 @@
       }
     });
     t.grid.forEach(function (g, i) {
-      grid.addData({ type: "Feature", id: t.gridCounts[i], properties: null, geometry: g });
+      if (g) grid.addData({ type: "Feature", id: t.gridCounts[i], properties: { name: t.gridNames[i] }, geometry: g });
     });
     grid.bindTooltip(function (layer) {
       var box = el("div", "gm-tooltip");
-      box.appendChild(el("div", "gm-tooltip-title", ld.title + " · 汇总网格"));
-      box.appendChild(el("div", null, "本格" + ld.tiles.unit + "数：" +
+      var name = layer.feature.properties.name;
+      box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title + " · 汇总网格"));
+      box.appendChild(el("div", null, (name !== null ? ld.title : "本格" + ld.tiles.unit) + "数：" +
                          lib.dom.formatValue(layer.feature.id, "个")));
       box.appendChild(el("div", null, "放大到第 " + t.minZoom + " 级查看每个" + ld.tiles.unit));
       return box;
