@@ -16,21 +16,23 @@ from sample_atlas import write, write_layer
 X0, Y0 = 119.48, 28.45
 CELL = 0.0004  # degrees between parcel centres (~40 m)
 PRIVATE_MARK = "SECRET-"  # every private value starts with this
+#: The name of parcel 5: markup that would run script if any page put it into innerHTML.
+XSS = '<img src=x onerror="window.__pwned=1">{{ 6*7 }}'
 
 
-def parcels(n: int, seed: int = 18) -> gpd.GeoDataFrame:
+def parcels(n: int, seed: int = 18, cell: float = CELL) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     side = math.ceil(math.sqrt(n))
     i = np.arange(n)
     kx = 1 / math.cos(math.radians(Y0))
-    cx = X0 + ((i % side) - side / 2) * CELL * kx
-    cy = Y0 + ((i // side) - side / 2) * CELL
-    h = CELL * 0.4 * rng.uniform(0.6, 1.0, n)
+    cx = X0 + ((i % side) - side / 2) * cell * kx
+    cy = Y0 + ((i // side) - side / 2) * cell
+    h = cell * 0.4 * rng.uniform(0.6, 1.0, n)
     boxes = shapely.box(cx - h * kx, cy - h, cx + h * kx, cy + h)
     return gpd.GeoDataFrame(
         {
             "code": [f"T{k:06d}" for k in i],
-            "name": [f"试验{k}号地块" for k in i],
+            "name": [XSS if k == 5 else f"试验{k}号地块" for k in i],
             "value": np.round(rng.uniform(1, 500, n), 2),
             "status": rng.choice(["在建", "完工", "计划"], n),
             "owner": [f"{PRIVATE_MARK}{k}" for k in i],
@@ -41,10 +43,15 @@ def parcels(n: int, seed: int = 18) -> gpd.GeoDataFrame:
 
 
 def build(
-    root: Path, n: int, *, basemap: str = "none", layer: dict[str, Any] | None = None
+    root: Path,
+    n: int,
+    *,
+    basemap: str = "none",
+    layer: dict[str, Any] | None = None,
+    cell: float = CELL,
 ) -> gpd.GeoDataFrame:
     """An atlas at ``root`` with layer ``parcels`` (n features) on map ``county``, tiled."""
-    gdf = parcels(n)
+    gdf = parcels(n, cell=cell)
     meta = {
         "title": "地块",
         "kind": "parcel",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from helpers import run
-from parcels_atlas import PRIVATE_MARK, build
+from parcels_atlas import PRIVATE_MARK, XSS, add_blocks, build
 
 pytestmark = pytest.mark.browser
 N = 3000
@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Any]]:
     root = tmp_path_factory.mktemp("served")
-    gdf = build(root, N)
+    # Parcels 400 m apart: the overview's four blocks are large enough to hover at zoom 9.
+    gdf = build(root, N, layer={"overview": "blocks"}, cell=0.004)
+    add_blocks(root, gdf)
     assert run(root, "render", "county").exit_code == 0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
@@ -88,7 +90,7 @@ def test_hover_names_the_parcel_under_the_mouse(
 ) -> None:
     url, _, gdf = served
     page, seen = open_served(browser, url)
-    for i in (7, 1234, N - 1):
+    for i in (5, 1234, N - 1):
         x, y = zoom_to(page, i)
         page.mouse.move(x - 2, y - 2)
         page.mouse.move(x, y)
@@ -97,6 +99,8 @@ def test_hover_names_the_parcel_under_the_mouse(
         assert gdf["name"][i] in text and gdf["code"][i] in text
         assert f"{gdf['value'][i]:g}" in text.replace(",", "") and "万元" in text
         assert PRIVATE_MARK not in text
+    assert gdf["name"][5] == XSS
+    assert page.evaluate("window.__pwned") is None  # parcel 5's name stayed text
     # Read in pieces: HTTP 206 answers to Range requests, from `geomap serve` itself.
     assert seen["ranges"] and all(status == 206 and rng for status, rng in seen["ranges"])
     page.mouse.click(x, y)
@@ -160,3 +164,32 @@ def test_opened_from_disk_it_says_how_to_serve(
         "geomap.layers.layer0.host.hasLayer(geomap.layers.layer0.host.grid)"
     )
     assert opened.console_errors == [] and opened.failed_requests == []
+
+
+def test_below_full_detail_the_overview_names_its_counts(
+    browser: Any, served: tuple[str, Path, Any]
+) -> None:
+    url = served[0]
+    page, seen = open_served(browser, url)
+    host = "geomap.layers.layer0.host"
+    zoom = page.evaluate(f"{host}.tiles && geomap.layers.layer0.data.tiles.minZoom") - 1
+    page.evaluate(f"geomap.map.setZoom({zoom}, {{animate: false}})")
+    assert page.evaluate(f"{host}.hasLayer({host}.grid) && !{host}.hasLayer({host}.tiles)")
+    counts = page.evaluate("geomap.layers.layer0.data.tiles.gridCounts")
+    assert sum(counts) == N
+    # Hover the first block (西南片) at a point inside it.
+    x, y = page.evaluate(
+        f"(() => {{ var b = {host}.grid.getLayers().find(l => l.feature.properties.name === '西南片');"
+        " var c = b.getBounds().getCenter(); var p = geomap.map.latLngToContainerPoint(c);"
+        " var r = geomap.map.getContainer().getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; })()"
+    )
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    page.wait_for_selector(".leaflet-tooltip .gm-tooltip")
+    text = page.text_content(".leaflet-tooltip .gm-tooltip")
+    assert "西南片" in text and f"{counts[0]:,} 个" in text
+    note = page.text_content("[data-geomap=tiles-note]")
+    assert "按片区汇总的图斑数" in note and f"全部 {N:,} 个图斑" in note
+    assert seen["outside"] == [] and seen["errors"] == []
+    page.close()
