@@ -161,6 +161,9 @@ MAP_SPEC: dict[str, Any] = {
             # explore() has neither labels nor popups: keep the two maps doing the same work.
             "labels": False,
             "popup": False,
+            # One page at every size (from 300,000 features geomap would write vector tiles,
+            # which benchmarks/county.py measures).
+            "tiles": False,
             "style": {"type": "choropleth", "column": "value", "scheme": "quantiles", "k": 5},
         }
     ],

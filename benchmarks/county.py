@@ -45,6 +45,7 @@ def write_tiled_atlas(root: Path, n: int) -> None:
     compare.write_atlas(root, n)
     spec = dict(compare.MAP_SPEC)
     spec["layers"] = [{**compare.MAP_SPEC["layers"][0], "tiles": True, "popup": True}]
+    assert spec["layers"][0]["tiles"] is True
     (root / "maps" / f"{compare.MAP}.toml").write_text(tomli_w.dumps(spec), encoding="utf-8")
 
 

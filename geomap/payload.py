@@ -72,8 +72,8 @@ class SeriesData(TypedDict):
 class TileData(TypedDict):
     """A layer drawn from vector tiles beside the page (:mod:`geomap.tiles`)."""
 
-    url: str  #: the PMTiles archive, relative to the page
-    search: str  #: the search index (names and boxes), relative to the page
+    url: str  #: the PMTiles archive, relative to the page ("" when the layer is empty)
+    search: str  #: the search index (names, points), relative to the page ("" when empty)
     layer: str  #: the MVT layer name in the archive
     minZoom: int  #: full detail (every feature) from this zoom; the summary grid below it
     maxZoom: int  #: the deepest tiles (over-zoomed beyond)

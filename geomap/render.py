@@ -91,7 +91,7 @@ def render_html(
         digest_meta=(INPUTS_META, digest),
         online=options.online,
         cluster=cluster,
-        tiles=tuple(f for t in tiles.values() for f in (t["url"], t["search"])),
+        tiles=tuple(f for t in tiles.values() for f in (t["url"], t["search"]) if f),
     )
 
 

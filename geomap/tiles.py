@@ -228,19 +228,28 @@ def grid_breaks(counts: list[int], k: int = 5) -> list[int]:
     return sorted({math.ceil(float(q)) for q in qs})
 
 
-def search_index(lp: LayerPlan, geoms: np.ndarray, bounds: np.ndarray) -> bytes:
-    """Names and boxes of the layer's features, for the page's search (loaded on demand)."""
+#: Search-index points are quantised to this many units per degree (1e-5°: about 1 m).
+INDEX_SCALE = 100_000
+
+
+def search_index(lp: LayerPlan, geoms: np.ndarray) -> bytes:
+    """The page's search index (fetched at the first search): each feature's name and a
+    point inside it, as integer steps of 1e-5° from (x0, y0), so 1 M features stay small."""
     name = lp.meta.name_field
     names = column_values(lp.frame[name]) if name in lp.visible else []
-    box = np.round(bounds, 6)
-    inside = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    points = np.zeros((len(geoms), 2))
-    points[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)] = inside
+    present = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+    inside = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
+    x0 = float(np.floor(inside[:, 0].min())) if len(inside) else 0.0
+    y0 = float(np.floor(inside[:, 1].min())) if len(inside) else 0.0
+    steps = np.zeros((len(geoms), 2), dtype=np.int64)
+    steps[present] = np.round((inside - [x0, y0]) * INDEX_SCALE)
     return script_json(
         {
+            "x0": x0,
+            "y0": y0,
+            "scale": INDEX_SCALE,
             "names": [None if v is None else str(v) for v in names],
-            "boxes": np.nan_to_num(box).reshape(-1).tolist(),
-            "points": np.round(points, 6).reshape(-1).tolist(),
+            "points": steps.reshape(-1).tolist(),
         }
     )
 
@@ -287,16 +296,19 @@ def write_layer_tiles(
     present = ~np.isnan(bounds[:, 0])
     zoom = detail_zoom(bounds[present])
     base = f"layer{index}"
-    with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
-        source = Path(tmp) / "features.geojsonl"
-        with source.open("wb") as out:
-            _features_seq(lp, geoms, out)
-        target = folder / f"{base}.pmtiles"
-        if chosen.program:
-            _run_tippecanoe(chosen.program, source, target, zoom)
-        else:
-            _run_gdal(source, target, zoom)
-    (folder / f"{base}.search.json").write_bytes(search_index(lp, geoms, bounds))
+    url = search = ""  # a layer left empty (by `where`) has no files
+    if present.any():
+        url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json"
+        with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
+            source = Path(tmp) / "features.geojsonl"
+            with source.open("wb") as out:
+                _features_seq(lp, geoms, out)
+            target = folder / f"{base}.pmtiles"
+            if chosen.program:
+                _run_tippecanoe(chosen.program, source, target, zoom)
+            else:
+                _run_gdal(source, target, zoom)
+        (folder / f"{base}.search.json").write_bytes(search_index(lp, geoms))
     unit = "图斑" if lp.family == "polygon" else "要素"
     names: list[str | None]
     if lp.overview is not None:
@@ -314,8 +326,8 @@ def write_layer_tiles(
     colors = _palette("YlOrBr", len(breaks), qualitative=False)
     lows = [0 if min(counts, default=1) == 0 else 1, *(b + 1 for b in breaks[:-1])]
     return {
-        "url": f"{public}/{base}.pmtiles",
-        "search": f"{public}/{base}.search.json",
+        "url": url,
+        "search": search,
         "layer": TILE_LAYER,
         "minZoom": zoom,
         "maxZoom": MAX_TILE_ZOOM,

@@ -128,7 +128,8 @@ def test_search_index_names_and_locates_every_feature(county: tuple[Path, Any]) 
     root, gdf = county
     index = json.loads((root / "maps" / "county.tiles" / "layer0.search.json").read_bytes())
     assert index["names"] == list(gdf["name"])
-    x, y = index["points"][2 * 777], index["points"][2 * 777 + 1]
+    x = index["x0"] + index["points"][2 * 777] / index["scale"]
+    y = index["y0"] + index["points"][2 * 777 + 1] / index["scale"]
     import shapely
 
     assert shapely.contains_xy(gdf.geometry[777], x, y)
@@ -262,3 +263,16 @@ def test_overview_must_be_a_polygon_layer_of_a_tiled_layer(tmp_path: Path) -> No
     build(tmp_path, 20, layer={"overview": "parcels", "tiles": False})
     (problem,) = plan_map(Atlas(tmp_path), "county").errors
     assert problem.code == "tiles-unsupported" and problem.at == "layers[0].overview"
+
+
+def test_a_tiled_layer_left_empty_by_where_renders_without_files(tmp_path: Path) -> None:
+    build(tmp_path, 10, layer={"where": {"status": "不存在"}, "style": {"type": "single"}})
+    spec_path = tmp_path / "maps" / "county.toml"
+    spec_path.write_text(
+        spec_path.read_text(encoding="utf-8") + '\n[[layers]]\nlayer = "parcels"\n',
+        encoding="utf-8",
+    )
+    render_map(Atlas(tmp_path), "county", RenderOptions(force=True))
+    info = page_data(tmp_path / "maps" / "county.html")["layers"][0]["tiles"]
+    assert info["count"] == 0 and info["url"] == "" and info["search"] == ""
+    assert not (tmp_path / "maps" / "county.tiles").exists()

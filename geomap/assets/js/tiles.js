@@ -147,14 +147,15 @@
 
   function TiledHost(map, ld, state, arbiter, renderer, mapEl) {
     var t = ld.tiles;
-    var source = new pmtiles.PMTiles(t.url);
-    var tiles = protomapsL.leafletLayer({
+    // No archive when the layer is empty (its `where` kept nothing): the grid alone, empty.
+    var source = t.url ? new pmtiles.PMTiles(t.url) : null;
+    var tiles = !source ? L.layerGroup() : protomapsL.leafletLayer({
       url: source, paintRules: paintRules(ld), labelRules: [], maxDataZoom: t.maxZoom,
       levelDiff: 0, attribution: "", pane: "overlayPane"
     });
     // A page opened from disk cannot read the tiles (browsers refuse file:// fetches): it
     // shows the grid at every zoom and says how to serve the map.
-    var readable = location.protocol !== "file:";
+    var readable = location.protocol !== "file:" && !!source;
     var grid = gridLayer(ld, renderer);
     var host = L.layerGroup([]);
     var index = null, loading = null;
@@ -199,9 +200,11 @@
       if (i >= 0) arbiter.click(ld, i);
     });
 
-    // The search index (names, boxes, a point inside each feature), fetched once.
+    // The search index (names, a point inside each feature), fetched once.
     function loadIndex(done) {
       // Always later, never inside the caller's own event handler.
+      if (index) { Promise.resolve(index).then(done); return; }
+      if (!t.search) { index = { names: [], points: [], x0: 0, y0: 0, scale: 1 }; }
       if (index) { Promise.resolve(index).then(done); return; }
       if (!loading) {
         loading = fetch(t.search).then(function (r) { return r.json(); })
@@ -213,11 +216,13 @@
     host.restyle = function () { if (tiles._map) tiles.rerenderTiles(); };
     host.hitAt = function (latlng) { return pick(latlng); };
     host.searchNames = function (done) { loadIndex(function (d) { done(d.names); }); };
-    host.boundsOf = function (i) {
-      var b = index.boxes;
-      return L.latLngBounds([b[4 * i + 1], b[4 * i]], [b[4 * i + 3], b[4 * i + 2]]);
+    // A point inside feature i (from the search index, which must be loaded), and a box
+    // of 60 m around it that a search zooms to.
+    host.pointOf = function (i) {
+      return L.latLng(index.y0 + index.points[2 * i + 1] / index.scale,
+                      index.x0 + index.points[2 * i] / index.scale);
     };
-    host.pointOf = function (i) { return L.latLng(index.points[2 * i + 1], index.points[2 * i]); };
+    host.boundsOf = function (i) { return host.pointOf(i).toBounds(60); };
     // Call done() once feature i's fields are read from its tile (after a search zoomed in).
     host.withFeature = function (i, done) {
       var tries = 0;
@@ -231,7 +236,9 @@
     host.grid = grid;
     host.source = source;
 
-    if (!readable) {
+    if (!source) {
+      // nothing to read, nothing to say
+    } else if (!readable) {
       notice(mapEl, servingHelp(ld));
     } else {
       source.getHeader().catch(function () {
