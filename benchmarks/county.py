@@ -8,8 +8,10 @@ apart) as one layer with ``tiles = true``, then measures:
   peak RSS, the archive's size and its zooms;
 * ``geomap serve`` (a child) and headless Chromium on the page: first view drawn (from
   navigation until the map is built and two frames are painted), a street-level zoom
-  (``setView`` to a parcel at zoom 17 until every visible tile is drawn), the JS heap after
-  browsing, and the duration of each tile request (Resource Timing) at zooms >= 14.
+  (``setView`` to a parcel at zoom 17 until every visible tile is drawn, then the parcel
+  hit-tested there), eight more views at zooms 14 and 16, the duration of each tile request
+  (Resource Timing: the archive read in HTTP Range requests) at zooms >= 14, the JS heap
+  at the first view and after browsing, and the search index's load time and heap.
 
 Prints one JSON line and writes it to ``benchmarks/results/<date>-county-<size>.json``.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import random
 import statistics
@@ -130,6 +133,24 @@ TILES_DRAWN = """() => new Promise(resolve => {
 })"""
 
 
+def centre(i: int, n: int) -> tuple[float, float]:
+    """[lat, lon] of parcel i's centre (``compare.synthetic``'s grid): inside the parcel."""
+    side = math.ceil(math.sqrt(n))
+    kx = 1 / math.cos(math.radians(compare.Y0))
+    lon = compare.X0 + ((i % side) - side / 2 + 0.5) * compare.CELL * kx
+    lat = compare.Y0 + ((i // side) - side / 2 + 0.5) * compare.CELL
+    return lat, lon
+
+
+def go(page: Any, i: int, n: int, zoom: int) -> float:
+    """Seconds from setView to every visible tile drawn (two frames after)."""
+    lat, lon = centre(i, n)
+    started = time.perf_counter()
+    page.evaluate(f"void geomap.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.evaluate(TILES_DRAWN)
+    return time.perf_counter() - started
+
+
 def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     page = browser.new_page(viewport=compare.VIEWPORT)
     page.route(
@@ -142,32 +163,25 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     page.evaluate(DRAWN)
     first_view_s = time.perf_counter() - started
     first_zoom = page.evaluate("geomap.map.getZoom()")
-    page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
+    heap_first_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
     rng = random.Random(18)
-    feature = rng.randrange(n)
-    page.evaluate("performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000)")
-    started = time.perf_counter()
     page.evaluate(
-        f"geomap.map.setView(geomap.layers.layer0.host.pointOf({feature}), {STREET_ZOOM},"
-        " {animate: false})"
+        "performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000)"
     )
-    page.evaluate(TILES_DRAWN)
-    street_s = time.perf_counter() - started
-    hit = page.evaluate(
-        f"geomap.layers.layer0.host.hitAt(geomap.layers.layer0.host.pointOf({feature}))"
-    )
-    for k in range(DETAIL_VIEWS):
-        f = rng.randrange(n)
-        page.evaluate(
-            f"geomap.map.setView(geomap.layers.layer0.host.pointOf({f}), {14 + 2 * (k % 2)},"
-            " {animate: false})"
-        )
-        page.evaluate(TILES_DRAWN)
+    feature = rng.randrange(n)
+    street_s = go(page, feature, n, STREET_ZOOM)
+    lat, lon = centre(feature, n)
+    hit = page.evaluate(f"geomap.layers.layer0.host.hitAt(L.latLng({lat}, {lon}))")
+    views = [go(page, rng.randrange(n), n, 14 + 2 * (k % 2)) for k in range(DETAIL_VIEWS)]
     durations = page.evaluate(
         "performance.getEntriesByType('resource').filter(e => e.name.endsWith('.pmtiles'))"
         ".map(e => e.duration)"
     )
-    heap_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    heap_browsed_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    started = time.perf_counter()
+    page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
+    index_s = time.perf_counter() - started
+    heap_index_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
     page.close()
     durations.sort()
     p95 = durations[max(0, round(0.95 * len(durations)) - 1)] if durations else None
@@ -176,10 +190,14 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
         "first_view_zoom": first_zoom,
         "street_zoom_s": street_s,
         "street_hit_ok": hit == feature,
+        "views_z14_z16_s": views,
         "tile_requests_z14plus": len(durations),
         "tile_ms_median": statistics.median(durations) if durations else None,
         "tile_ms_p95": p95,
-        "heap_mb": heap_mb,
+        "heap_first_view_mb": heap_first_mb,
+        "heap_browsed_mb": heap_browsed_mb,
+        "search_index_s": index_s,
+        "heap_with_search_index_mb": heap_index_mb,
     }
 
 
@@ -197,10 +215,11 @@ def main(argv: list[str] | None = None) -> None:
         compare.log(f"writing {args.size} parcels")
         write_tiled_atlas(atlas, args.size)
         compare.log("rendering (tiles) in a child process")
-        stdout, _, wall, _ = compare.run_child(
+        stdout, _, wall_s, _ = compare.run_child(
             [sys.executable, __file__, "--worker", str(atlas)], args.timeout
         )
         python = json.loads(stdout.strip().splitlines()[-1])
+        python["render_wall_s"] = wall_s
         folder = atlas / "maps" / f"{compare.MAP}.tiles"
         python["archive_mb"] = (folder / "layer0.pmtiles").stat().st_size / 1e6
         python["html_mb"] = (atlas / "maps" / f"{compare.MAP}.html").stat().st_size / 1e6
