@@ -193,3 +193,50 @@ def test_below_full_detail_the_overview_names_its_counts(
     assert "按片区汇总的图斑数" in note and f"全部 {N:,} 个图斑" in note
     assert seen["outside"] == [] and seen["errors"] == []
     page.close()
+
+
+def test_serve_answers_ranges_and_keeps_everything_outside_maps_private(
+    served: tuple[str, Path, Any],
+) -> None:
+    import http.client
+    import urllib.parse
+
+    url, root, _ = served
+    (root / "maps" / "leak.geojson").symlink_to(root / "layers" / "parcels.geojson")
+    where = urllib.parse.urlsplit(url)
+
+    def get(path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return response.status, body
+
+    status, body = get("/county.tiles/layer0.pmtiles", {"Range": "bytes=0-6"})
+    assert (status, body) == (206, b"PMTiles")
+    for path in (
+        "/../layers/parcels.geojson",
+        "/%2e%2e/layers/parcels.geojson",
+        "/..%2flayers/parcels.toml",
+        "/leak.geojson",  # a symlink out of maps/
+    ):
+        status, body = get(path)
+        assert status == 404 and PRIVATE_MARK.encode() not in body, path
+    assert get("/")[0] == 200  # the gallery
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    from geomap.errors import GeomapError
+    from geomap.serve import bind
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        with pytest.raises(GeomapError, match="换一个端口"):
+            bind("127.0.0.1", taken.getsockname()[1])
+    finally:
+        taken.close()
