@@ -19,6 +19,7 @@ archive. Both are told to keep every feature (no feature or tile-size limits, no
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import shutil
@@ -307,7 +308,7 @@ def write_layer_tiles(
     base = f"layer{index}"
     url = search = ""  # a layer left empty (by `where`) has no files
     if present.any():
-        url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json"
+        url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json.gz"
         with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
             source = Path(tmp) / "features.geojsonl"
             with source.open("wb") as out:
@@ -317,7 +318,11 @@ def write_layer_tiles(
                 _run_tippecanoe(chosen.program, source, target, zoom)
             else:
                 _run_gdal(source, target, zoom)
-        (folder / f"{base}.search.json").write_bytes(search_index(lp, geoms))
+        # gzip: 1 M names and points are ~38 MB of JSON; the page inflates it itself (a
+        # static server sends no Content-Encoding for it).
+        (folder / f"{base}.search.json.gz").write_bytes(
+            gzip.compress(search_index(lp, geoms), compresslevel=6, mtime=0)
+        )
     unit = "图斑" if lp.family == "polygon" else "要素"
     names: list[str | None]
     if lp.overview is not None:

@@ -207,7 +207,11 @@
       if (!t.search) { index = { names: [], points: [], x0: 0, y0: 0, scale: 1 }; }
       if (index) { Promise.resolve(index).then(done); return; }
       if (!loading) {
-        loading = fetch(t.search).then(function (r) { return r.json(); })
+        loading = fetch(t.search)
+          .then(function (r) {
+            // The index is gzip (search.json.gz): inflated here, as no server says so.
+            return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).json();
+          })
           .then(function (data) { index = data; return data; });
       }
       loading.then(done, function () {});
