@@ -32,6 +32,11 @@ def test_housing_map_lists_the_66_hazard_houses_with_outcomes(xiping: Path, open
     outcomes = rows.evaluate_all("rs => rs.map(r => r.children[2].textContent)")
     assert outcomes.count("腾空") == 26 and outcomes.count("修缮加固") == 8
     assert outcomes.count("日常治理") == 10
+    # The outcome chips: houses without an outcome are （无）, last, never read as 未填 (missing).
+    chips = page.locator("[data-geomap=facet][data-field*=一户一策整治]")
+    texts = chips.evaluate_all("cs => cs.map(c => c.textContent)")
+    assert texts[-1] == "（无） 11327" and not any("未填" in t for t in texts), texts
+    assert sum(int(t.rsplit(" ", 1)[1]) for t in texts) == 11393
     # The houses without hazards are one legend click away.
     clear = page.locator("[data-geomap=legend-item]", has_text="未查出隐患")
     assert clear.get_attribute("aria-pressed") == "false"

@@ -116,9 +116,14 @@
               counts[k]++;
             });
           }
-          order.sort(function (a, b) { return a.localeCompare(b, "zh-CN", { numeric: true }); });
+          // Blank values last, as （无）: on an outcome field they are features the field does
+          // not apply to (houses without hazards), not missing data.
+          order.sort(function (a, b) {
+            if ((a === "") !== (b === "")) return a === "" ? 1 : -1;
+            return a.localeCompare(b, "zh-CN", { numeric: true });
+          });
           order.forEach(function (k) {
-            var chip = el("button", "gm-chip", (k === "" ? "未填" : k) + " " + counts[k]);
+            var chip = el("button", "gm-chip", (k === "" ? "（无）" : k) + " " + counts[k]);
             chip.type = "button";
             chip.setAttribute("data-geomap", "facet");
             chip.setAttribute("data-field", ld.fields[field].label);
