@@ -51,7 +51,7 @@
                                         bases: bases, mapEl: mapEl });
     lib.tools.foldableFooter(footer, mapEl);
     legend.update(map, state);
-    map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
+    lib.tools.openingView(map, data);
     updateLabels();
     lib.tools.fitLegend(legend.box, state);
     state.ready = true;

@@ -44,12 +44,15 @@
     return select;
   }
 
+  // The opening view: every layer's bounds (the page at load and the ⌂ home button).
+  function openingView(map, data) {
+    map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
+  }
+
   function build(map, data, state, parts) {
     var bar = el("div", "gm-tools leaflet-bar");
     var home = button("⌂", "home", "回到初始视图");
-    home.addEventListener("click", function () {
-      map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
-    });
+    home.addEventListener("click", function () { openingView(map, data); });
     var list = button("清单", "list-toggle", "显示/隐藏清单");
     list.addEventListener("click", function () {
       list.setAttribute("aria-pressed", parts.list.toggle() ? "true" : "false");
@@ -91,5 +94,6 @@
     }
   }
 
-  lib.tools = { build: build, foldableFooter: foldableFooter, fitLegend: fitLegend };
+  lib.tools = { build: build, openingView: openingView, foldableFooter: foldableFooter,
+                fitLegend: fitLegend };
 })(window.geomap.lib);
