@@ -13,16 +13,23 @@ apart) as one layer with ``tiles = true``, then measures:
   (Resource Timing: the archive read in HTTP Range requests) at zooms >= 14, the JS heap
   at the first view and after browsing, and the search index's load time and heap.
 
+The synthetic layer is written :data:`WRITE_CHUNK` parcels at a time (10 M parcels are
+~4.5 GB of GeoJSON), byte for byte what ``compare.write_atlas`` writes whole: checked on
+2,345 parcels at every start. With ``--progress FILE`` the render child appends its stage,
+elapsed time and resident memory to FILE every 30 s.
+
 Prints one JSON line and writes it to ``benchmarks/results/<date>-county-<size>.json``.
 
     python benchmarks/county.py                  # 1,000,000 parcels
     python benchmarks/county.py --size 100000
+    python benchmarks/county.py --size 10000000 --progress /tmp/county10m.progress
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -31,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,19 +52,135 @@ STREET_ZOOM = 17
 DETAIL_VIEWS = 8  # street-level views visited for the tile timings (zooms 14 and 16)
 
 
+#: Parcels generated and written at a time.
+WRITE_CHUNK = 100_000
+
+
+def write_layer_chunked(path: Path, n: int, chunk: int = WRITE_CHUNK) -> None:
+    """``compare.synthetic(n)`` written as ``compare.write_atlas`` writes it (the same bytes),
+    ``chunk`` parcels at a time: the random draws of the whole layer are made in the same
+    order (those of the vertices' radii, by far the largest, by a second generator moved to
+    where they begin: PCG64 makes one 64-bit draw per uniform double)."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from geomap.chunks import ChunkedLayer, GeometryChunks
+    from geomap.geojson_io import write_features
+
+    rng = np.random.default_rng(compare.SEED)
+    side = math.ceil(math.sqrt(n))
+    kx = 1 / math.cos(math.radians(compare.Y0))
+    sides = compare.VERTICES
+    turns = rng.uniform(0, 2 * np.pi / sides, (n, 1))
+    radii = np.random.default_rng()
+    radii.bit_generator.state = rng.bit_generator.state
+    rng.bit_generator.advance(n * sides)  # type: ignore[attr-defined]
+    value = np.round(rng.lognormal(4.0, 1.0, n), 2)
+    households = rng.integers(0, 400, n)
+    area_mu = np.round(rng.uniform(1, 300, n), 1)
+    status = rng.choice(compare.STATUS, n)
+    angles = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    villages = compare.VILLAGES
+    header, footer = b'{"type":"FeatureCollection","features":[\n', b"\n]}\n"
+    with path.open("wb") as out:
+        out.write(header)
+        for start in range(0, n, chunk):
+            index = np.arange(start, min(start + chunk, n))
+            cx = compare.X0 + ((index % side) - side / 2 + 0.5) * compare.CELL * kx
+            cy = compare.Y0 + ((index // side) - side / 2 + 0.5) * compare.CELL
+            radius = compare.CELL * 0.45 * radii.uniform(0.55, 1.0, (len(index), sides))
+            turned = angles + turns[index]
+            xs = cx[:, None] + radius * np.cos(turned) * kx
+            ys = cy[:, None] + radius * np.sin(turned)
+            attrs = pd.DataFrame(
+                {
+                    "code": [f"P{i:06d}" for i in index],
+                    "name": [
+                        f"{villages[i % len(villages)]}{i // len(villages) + 1}号地块"
+                        for i in index
+                    ],
+                    "value": value[index],
+                    "households": households[index],
+                    "area_mu": area_mu[index],
+                    "status": status[index],
+                }
+            )
+            polygons = GeometryChunks.of(shapely.polygons(np.stack([xs, ys], axis=-1)))
+            part = io.BytesIO()
+            write_features(part, ChunkedLayer(attrs, polygons))
+            text = part.getvalue()
+            assert text.startswith(header) and text.endswith(footer)
+            if start:
+                out.write(b",\n")
+            out.write(text[len(header) : -len(footer)])
+        out.write(footer)
+
+
+def check_chunked_writer(n: int = 2_345, chunk: int = 1_000) -> None:
+    """The chunked writer gives the bytes of ``compare.write_atlas`` (whole layer)."""
+    with tempfile.TemporaryDirectory(prefix="geomap-county-check-") as tmp:
+        whole = compare.write_atlas(Path(tmp) / "whole", n).read_bytes()
+        chunked = Path(tmp) / "chunked.geojson"
+        write_layer_chunked(chunked, n, chunk)
+        if chunked.read_bytes() != whole:
+            raise SystemExit("county.py: the chunked layer writer differs from write_atlas")
+
+
 def write_tiled_atlas(root: Path, n: int) -> None:
-    compare.write_atlas(root, n)
+    for sub in ("layers", "data", "maps"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    write_layer_chunked(root / "layers" / f"{compare.LAYER}.geojson", n)
+    (root / "layers" / f"{compare.LAYER}.toml").write_text(
+        tomli_w.dumps(compare.LAYER_META), encoding="utf-8"
+    )
     spec = dict(compare.MAP_SPEC)
     spec["layers"] = [{**compare.MAP_SPEC["layers"][0], "tiles": True, "popup": True}]
     assert spec["layers"][0]["tiles"] is True
     (root / "maps" / f"{compare.MAP}.toml").write_text(tomli_w.dumps(spec), encoding="utf-8")
 
 
-def worker(atlas: Path) -> None:
+def watch_progress(path: Path, stage: list[str]) -> None:
+    """Append the stage, elapsed seconds and resident memory to ``path`` every 30 s."""
+    started = time.perf_counter()
+
+    def loop() -> None:
+        while True:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(
+                    f"{dt.datetime.now(dt.UTC):%H:%M:%S} {time.perf_counter() - started:7.0f} s "
+                    f"rss {compare._rss_mib():6.0f} MiB peak {compare._rss_mib('VmHWM'):6.0f} "
+                    f"MiB load {os.getloadavg()[0]:.1f} {stage[0]}\n"
+                )
+            time.sleep(30)
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def _staged(func: Any, what: str, stage: list[str]) -> Any:
+    def staged(*args: Any, **kw: Any) -> Any:
+        stage[0] = what
+        return func(*args, **kw)
+
+    return staged
+
+
+def worker(atlas: Path, progress: Path | None = None) -> None:
     """In the child: render the map (force), timing the tile writing; one JSON line."""
     from geomap import render, tiles
     from geomap.atlas import Atlas
     from geomap.freshness import RenderOptions
+
+    stage = ["digest, plan (layer read as an outline)"]
+    if progress:
+        watch_progress(progress, stage)
+        for module, name, what in [
+            (tiles, "_scan", "streaming the layer to the tiler's input"),
+            (tiles, "_run_tippecanoe", "tippecanoe"),
+            (tiles, "write_search_index", "search index"),
+            (render, "page_json", "page"),
+        ]:
+            setattr(module, name, _staged(getattr(module, name), what, stage))
 
     spent: list[float] = []
     original = tiles.write_layer_tiles
@@ -179,9 +303,14 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     )
     heap_browsed_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
     started = time.perf_counter()
-    page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
-    index_s = time.perf_counter() - started
-    heap_index_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    index_error = None
+    try:
+        page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
+        index_s: float | None = time.perf_counter() - started
+        heap_index_mb: float | None = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    except Exception as exc:  # e.g. a tab out of memory on 10 M names: keep the rest
+        index_s = heap_index_mb = None
+        index_error = " ".join(str(exc).split())[:300]
     page.close()
     durations.sort()
     p95 = durations[max(0, round(0.95 * len(durations)) - 1)] if durations else None
@@ -198,6 +327,7 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
         "heap_browsed_mb": heap_browsed_mb,
         "search_index_s": index_s,
         "heap_with_search_index_mb": heap_index_mb,
+        "search_index_error": index_error,
     }
 
 
@@ -205,24 +335,34 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--progress", type=Path, help="append the render's progress here")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, args.progress)
         return
+    check_chunked_writer()
     with tempfile.TemporaryDirectory(prefix="geomap-county-") as tmp:
         atlas = Path(tmp) / "atlas"
-        compare.log(f"writing {args.size} parcels")
+        compare.log(f"{dt.datetime.now(dt.UTC):%H:%M:%S} writing {args.size} parcels")
         write_tiled_atlas(atlas, args.size)
-        compare.log("rendering (tiles) in a child process")
+        size_gb = (atlas / "layers" / f"{compare.LAYER}.geojson").stat().st_size / 1e9
+        compare.log(f"{dt.datetime.now(dt.UTC):%H:%M:%S} layer {size_gb:.2f} GB; rendering")
+        extra = ["--progress", str(args.progress)] if args.progress else []
         stdout, _, wall_s, _ = compare.run_child(
-            [sys.executable, __file__, "--worker", str(atlas)], args.timeout
+            [sys.executable, __file__, "--worker", str(atlas), *extra], args.timeout
         )
         python = json.loads(stdout.strip().splitlines()[-1])
         python["render_wall_s"] = wall_s
         folder = atlas / "maps" / f"{compare.MAP}.tiles"
         python["archive_mb"] = (folder / "layer0.pmtiles").stat().st_size / 1e6
         python["html_mb"] = (atlas / "maps" / f"{compare.MAP}.html").stat().st_size / 1e6
+        python["layer_gb"] = size_gb
+        python["search_index_mb"] = (folder / "layer0.search.json.gz").stat().st_size / 1e6
+        copies = list((atlas / "layers" / ".cache").glob("*.parquet"))
+        python["copy_gb"] = copies[0].stat().st_size / 1e9 if copies else None
+        partial = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-{args.size}.json"
+        partial.write_text(json.dumps({"size": args.size, **python}) + "\n", encoding="utf-8")
         compare.log(f"render {python['render_s']:.1f} s (tiles {python['tiles_s']:.1f} s)")
         proc, url = serve(atlas)
         try:

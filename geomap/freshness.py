@@ -42,7 +42,12 @@ def inputs_digest(
             paths += [atlas.table_path(ml.join.table), atlas.table_path(ml.join.table, ".toml")]
     for path in paths:
         h.update(str(path.name).encode())
-        h.update(path.read_bytes() if path.is_file() else b"-")
+        if path.is_file():
+            with path.open("rb") as fh:  # streamed: a county's layer is gigabytes
+                while block := fh.read(1 << 20):
+                    h.update(block)
+        else:
+            h.update(b"-")
     h.update(_code_digest().encode())
     return h.hexdigest()
 

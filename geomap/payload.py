@@ -88,6 +88,7 @@ class TileData(TypedDict):
     unit: str  #: what one feature is called (图斑, 要素)
     note: str  #: the legend's line on what is drawn at which zoom
     tiler: str  #: tippecanoe | gdal
+    bounds: list[float] | None  #: [west, south, east, north] of the features (display)
 
 
 class LayerData(TypedDict):
@@ -380,13 +381,16 @@ def page_json(
     shown: list[np.ndarray] = []
     hidden: list[np.ndarray] = []
     for i, lp in enumerate(plan.layers):
-        geoms = display_geometries(plan, lp)
-        data, text = layer_data(lp, i, geoms, tiles.get(i))
+        tile = tiles.get(i)
+        # A tiled layer's geometries are in its tiles (and may not be in the plan at all).
+        geoms = np.array([], dtype=object) if tile else display_geometries(plan, lp)
+        data, text = layer_data(lp, i, geoms, tile)
         layers.append(data)
         texts.append(text)
         valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-        if len(valid):  # the view fits the layers shown when the map opens
-            (shown if lp.ml.show else hidden).append(shapely.total_bounds(valid))
+        extent = tile["bounds"] if tile else shapely.total_bounds(valid) if len(valid) else None
+        if extent is not None:  # the view fits the layers shown when the map opens
+            (shown if lp.ml.show else hidden).append(np.asarray(extent))
     box = np.vstack(shown or hidden)  # the plan guarantees some geometry
     minx, miny = float(box[:, 0].min()), float(box[:, 1].min())
     maxx, maxy = float(box[:, 2].max()), float(box[:, 3].max())

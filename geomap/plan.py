@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,8 +28,9 @@ import shapely
 from geomap import __version__, basemaps
 from geomap.atlas import Atlas, Layer, Table
 from geomap.errors import DataError, GeomapError, SpecError
-from geomap.geometry import Family, families, family_of, present_types
+from geomap.geometry import Family, families, family_of, family_of_types, present_types
 from geomap.join import JoinReport, attribute_join, keys_are_private, rollup
+from geomap.layercache import Outline, load_outline
 from geomap.privacy import personal_kind
 from geomap.spec import ColumnDef, LayerMeta, MapLayer, MapSpec, Rollup, load_toml, read_map_spec
 from geomap.style import PALETTES, Styled, style_layer
@@ -140,6 +141,10 @@ class LayerPlan:
     #: tiled layers: the polygon layer their features are counted onto below full detail
     #: (None: a summary grid)
     overview: Layer | None = None
+    #: a tiled layer read without its geometries (``frame.geometry`` is then empty): its
+    #: outline, and the outline's positions of the frame's features (None: all, in order)
+    outline: Outline | None = None
+    rows: np.ndarray | None = None
 
     @property
     def title(self) -> str:
@@ -152,8 +157,20 @@ class LayerPlan:
 
     @property
     def has_geometry(self) -> bool:
+        if self.outline is not None:
+            return bool((self.outline.types_of(self.rows) >= 0).any())
         geoms = self.frame.geometry.to_numpy()
         return bool((~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)).any())
+
+    def shapes(self, size: int) -> Iterator[np.ndarray]:
+        """The layer's geometries (WGS84) in feature order, ``size`` features at a time (a
+        layer read as an outline streams them from its copy, never holding them all)."""
+        if self.outline is not None:
+            yield from self.outline.shapes(self.rows, size)
+            return
+        geoms = self.frame.geometry.to_numpy()
+        for start in range(0, len(geoms), size):
+            yield geoms[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -240,6 +257,24 @@ class _Sources:
 
     def layer(self, name: str) -> Layer:
         return self.atlas.read_layer(name)
+
+    def outline(self, name: str, min_rows: int) -> tuple[Layer, Outline] | None:
+        """Layer ``name`` without its geometries (see :func:`~geomap.layercache.load_outline`)
+        when it has at least ``min_rows`` features; None otherwise (read it whole)."""
+        atlas = self.atlas
+        path, cache = atlas.layer_path(name), atlas.layer_cache_dir()
+        meta, outline = atlas.consistent(
+            name, lambda: (atlas.layer_meta(name), load_outline(path, cache, min_rows))
+        )
+        if outline is None:
+            return None
+        attrs = outline.attrs
+        if meta.key and meta.key not in attrs.columns and len(attrs):
+            return None  # read whole, which says what is wrong
+        frame = gpd.GeoDataFrame(
+            attrs, geometry=gpd.GeoSeries(np.full(len(attrs), None), crs="EPSG:4326")
+        )
+        return Layer(meta, frame), outline
 
     def table(self, name: str) -> Table:
         if name not in self.tables:
@@ -355,17 +390,50 @@ class _Planner:
             for p in self.problems
         )
         table = self.read_table(at, ml)
+        outlined = self.outlined(ml)
+        if outlined is not None:
+            problems, joins = len(self.problems), len(self.joins)
+            planned = self.plan_layer(at, ml, outlined[0], table, [], style_ok, outlined[1])
+            if planned is None or planned.tiles:
+                return planned
+            # Not tiled after all (its `where` keeps too few): planned again, read whole.
+            del self.problems[problems:], self.joins[joins:]
         layer = self.read_layer(f"{at}.layer", ml.layer) if ml.layer else None
         sources = [self.read_layer(f"{at}.rollup", ro.source) for ro in ml.rollup]
         if layer is None or any(s is None for s in sources):
             return None
+        return self.plan_layer(at, ml, layer, table, [s for s in sources if s], style_ok)
+
+    def plan_layer(
+        self,
+        at: str,
+        ml: MapLayer,
+        layer: Layer,
+        table: Table | None,
+        sources: list[Layer],
+        style_ok: bool,
+        outline: Outline | None = None,
+    ) -> LayerPlan | None:
         try:
-            planner = _LayerPlanner(self, at, ml, layer)
+            planner = _LayerPlanner(self, at, ml, layer, outline)
             planner.failed = not style_ok  # go on, to find the layer's other problems
-            return planner.plan(table, [s for s in sources if s])
+            return planner.plan(table, sources)
         except GeomapError as exc:
             self.add("layer-failed", at, f"{self.file} 的 {at}: {_reason(exc)}")
             return None
+
+    def outlined(self, ml: MapLayer) -> tuple[Layer, Outline] | None:
+        """A layer that may be tiled, read without its geometries (a county's parcels are
+        never held whole); None for any other (read whole). Roll-ups onto the layer need its
+        polygons, and cluster or a year switch are never tiled."""
+        if not ml.layer or ml.layer not in self.sources.layer_names or ml.tiles is False:
+            return None
+        if ml.rollup or ml.cluster or ml.style.years:
+            return None
+        try:
+            return self.sources.outline(ml.layer, 0 if ml.tiles else TILES_MIN_FEATURES)
+        except (GeomapError, OSError):
+            return None  # read whole, which reports the problem
 
     def check_style_names(self, at: str, ml: MapLayer) -> bool:
         """False (and the problem recorded) when the style names an unknown palette."""
@@ -463,11 +531,15 @@ def _columns(frame: pd.DataFrame) -> list[str]:
 class _LayerPlanner:
     """Resolves one map layer, recording its problems in the map's planner."""
 
-    def __init__(self, planner: _Planner, at: str, ml: MapLayer, layer: Layer) -> None:
+    def __init__(
+        self, planner: _Planner, at: str, ml: MapLayer, layer: Layer, outline: Outline | None
+    ) -> None:
         self.p = planner
         self.at = at
         self.ml = ml
         self.layer = layer
+        self.outline = outline
+        self.rows: np.ndarray | None = None  # the outline's features the `where` keeps
         self.meta = layer.meta
         self.failed = False  # an error that leaves nothing to style
         self.sources: list[str] = [layer.meta.source] if layer.meta.source else []
@@ -628,7 +700,10 @@ class _LayerPlanner:
                 )
         if not self.ml.where:
             return gdf
-        return gdf[where_mask(gdf, self.ml.where)].reset_index(drop=True)
+        keep = where_mask(gdf, self.ml.where)
+        if self.outline is not None:
+            self.rows = np.flatnonzero(keep)
+        return gdf[keep].reset_index(drop=True)
 
     def join(self, frame: gpd.GeoDataFrame, table: Table | None) -> gpd.GeoDataFrame:
         assert self.ml.join is not None
@@ -798,7 +873,11 @@ class _LayerPlanner:
         self, frame: gpd.GeoDataFrame, visible: list[str], tooltip: list[str]
     ) -> LayerPlan | None:
         ml, meta = self.ml, self.meta
-        family = family_of(frame.geometry)
+        if self.outline is not None:
+            types = self.outline.present_types(self.rows)
+        else:
+            types = present_types(frame.geometry)
+        family = family_of_types(types)
         labels = {c: (f.label, f.unit) for c, f in self.fields.items()}
         title = ml.title or meta.title
         with warnings.catch_warnings(record=True) as caught:
@@ -830,7 +909,7 @@ class _LayerPlanner:
         fast = ml.fast if ml.fast is not None else len(frame) >= FAST_MIN_FEATURES
         # The fast encoding holds one geometry family; a mixed layer (which check reports as
         # mixed-geometry) is drawn by Leaflet instead.
-        fast = fast and len(families(present_types(frame.geometry))) <= 1
+        fast = fast and len(families(types)) <= 1
         tiles = self.tiles(len(frame))
         overview = self.overview(tiles) if tiles is not None else None
         if tiles is None or overview is False:
@@ -862,6 +941,8 @@ class _LayerPlanner:
             views=views,
             tiles=tiles,
             overview=overview if isinstance(overview, Layer) else None,
+            outline=self.outline,
+            rows=self.rows,
         )
 
     def overview(self, tiles: bool) -> Layer | bool | None:

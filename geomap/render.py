@@ -21,7 +21,6 @@ from geomap.freshness import INPUTS_META, RenderOptions, is_fresh, map_digest
 from geomap.page import MAP_ID, build_page
 from geomap.payload import (
     TileData,
-    display_geometries,
     page_json,
     script_json,
     shift_to_gcj02,
@@ -78,12 +77,10 @@ def render_html(
             )
         from geomap.tiles import tiles_folder, write_layer_tiles
 
+        shift = shift_to_gcj02 if plan.datum == "gcj02" else None
         for i, lp in enumerate(plan.layers):
             if lp.tiles:
-                geoms = display_geometries(plan, lp)
-                shift = shift_to_gcj02 if plan.datum == "gcj02" else None
-                folder = tiles_folder(spec.name)
-                tiles[i] = write_layer_tiles(lp, i, geoms, tiles_dir, folder, shift)
+                tiles[i] = write_layer_tiles(lp, i, tiles_dir, tiles_folder(spec.name), shift)
     data_json, cluster = page_json(plan, MAP_ID, tiles)
     return build_page(
         title=spec.title,

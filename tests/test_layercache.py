@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from geopandas.testing import assert_geodataframe_equal
@@ -184,3 +185,53 @@ def test_render_and_check_read_through_the_copy(tmp_path: Path) -> None:
     assert not [f for f in findings if f.code == "unreadable-file"]
     assert {p: p.stat().st_mtime_ns for p in copies(cache) if p in before} == before
     assert atlas.layer_names() == Atlas(root).layer_names()  # .cache lists no layers
+
+
+@pytest.mark.parametrize("size", [1, 7, 10_000])
+def test_a_copy_written_in_batches_gives_back_exactly_the_parsed_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """A big layer's copy is written batch by batch (vector tiles: the layer is never held
+    whole). Column types a batch alone would get otherwise (integers with a null only in a
+    late row parse as floats, text null in all early rows) come out as parsing the whole
+    file types them."""
+    monkeypatch.setattr(layercache, "CHUNK", size)
+    layer, cache = tmp_path / "parcels.geojson", tmp_path / ".cache"
+    gdf = parcels()
+    gdf["late_null"] = [None if i == 250 else i for i in range(len(gdf))]
+    gdf["early_text"] = [None if i < 120 else f"备注{i}" for i in range(len(gdf))]
+    data = write(layer, gdf)
+    parsed = parse_layer(data, layer)[0]
+    assert parsed["late_null"].dtype == "float64" and parsed["early_text"].dtype == "str"
+    outline = layercache.load_outline(layer, cache)  # writes the copy in batches
+    assert outline is not None
+    assert [p.name for p in copies(cache)] == [
+        f"parcels.{hashlib.sha256(data).hexdigest()}.v1.parquet"
+    ]
+    attrs = parsed.drop(columns="geometry")
+    pd.testing.assert_frame_equal(outline.attrs, pd.DataFrame(attrs), check_index_type=True)
+    assert list(outline.types) == list(shapely.get_type_id(parsed.geometry.to_numpy()))
+    shapes = np.concatenate(list(outline.shapes(size=size)))
+    assert shapely.equals_exact(shapes, parsed.geometry.to_numpy(), tolerance=0).all()
+    rows = np.array([0, 5, 6, 299])
+    picked = np.concatenate(list(outline.shapes(rows, size=size)))
+    assert shapely.equals_exact(picked, parsed.geometry.to_numpy()[rows], tolerance=0).all()
+    again = load_layer(layer, cache).gdf  # read from the copy written in batches
+    assert_geodataframe_equal(again, parsed, check_dtype=True, check_index_type=True)
+    assert dumps_layer(again) == data
+
+
+def test_layers_a_batched_copy_cannot_reproduce_get_no_outline(tmp_path: Path) -> None:
+    layer, cache = tmp_path / "odd.geojson", tmp_path / ".cache"
+    gdf = parcels(20)
+    gdf["flag"] = [None if i == 15 else True for i in range(20)]  # booleans with a null
+    write(layer, gdf)
+    assert layercache.load_outline(layer, cache) is None
+    assert copies(cache) == []
+    other = tmp_path / "other.geojson"  # not geomap's one-feature-a-line layout
+    other.write_bytes(dumps_layer(parcels(20)).replace(b",\n", b","))
+    assert layercache.load_outline(other, cache) is None
+    assert layercache.load_outline(layer, cache, min_rows=0) is None
+    write(layer, parcels(20))
+    assert layercache.load_outline(layer, cache, min_rows=21) is None  # too few to tile
+    assert layercache.load_outline(layer, cache, min_rows=20) is not None

@@ -280,3 +280,74 @@ def test_a_tiled_layer_left_empty_by_where_renders_without_files(tmp_path: Path)
     info = page_data(tmp_path / "maps" / "county.html")["layers"][0]["tiles"]
     assert info["count"] == 0 and info["url"] == "" and info["search"] == ""
     assert not (tmp_path / "maps" / "county.tiles").exists()
+
+
+def _outcome(root: Path) -> tuple[list[Any], Any, dict[str, Any]]:
+    """What a render leaves: every tile decoded, the search index, the page's tile data."""
+    info = page_data(root / "maps" / "county.html")["layers"][0]["tiles"]
+    _, all_tiles = archive_tiles(root / "maps" / "county.tiles" / "layer0.pmtiles")
+    decoded = [(zxy, mapbox_vector_tile.decode(raw)) for zxy, raw in sorted(all_tiles)]
+    index = json.loads(
+        gzip.decompress((root / "maps" / "county.tiles" / "layer0.search.json.gz").read_bytes())
+    )
+    return decoded, index, info
+
+
+@pytest.mark.parametrize("basemap", ["none", "amap"])
+def test_batch_size_and_reading_the_layer_whole_or_streamed_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, basemap: str
+) -> None:
+    """The layer streamed in batches of 1, 7 or all its features, read whole (a small layer)
+    or as an outline from its GeoParquet copy (a big one, the copy itself written in
+    batches): the same tiles, search index, grid and overview counts, GCJ-02 or not."""
+    from geomap import layercache
+
+    n = 300
+    results = []
+    for streamed, size in [(False, n), (True, 1), (True, 7), (True, n)]:
+        root = tmp_path / f"{streamed}-{size}"
+        # `where` leaves a subset (the outline's rows), `overview` counts batch by batch.
+        gdf = build(
+            root,
+            n,
+            basemap=basemap,
+            layer={"where": {"status": ["在建", "完工"]}, "overview": "blocks"},
+        )
+        add_blocks(root, gdf)
+        monkeypatch.setattr(layercache, "CACHE_MIN_BYTES", 0 if streamed else 10**12)
+        monkeypatch.setattr(layercache, "CHUNK", size)
+        monkeypatch.setattr(tiles, "CHUNK", size)
+        plan = plan_map(Atlas(root), "county")
+        assert (plan.layers[0].outline is not None) == streamed
+        render_map(Atlas(root), "county", RenderOptions(force=True))
+        assert (root / "layers" / ".cache").is_dir() == streamed
+        results.append(_outcome(root))
+    kept = int(gdf["status"].isin(["在建", "完工"]).sum())
+    assert 0 < kept < n and results[0][2]["count"] == kept
+    assert sum(results[0][2]["gridCounts"]) == kept
+    assert len(results[0][1]["names"]) == kept
+    for other in results[1:]:
+        assert other[0] == results[0][0]  # every tile, decoded
+        assert other[1] == results[0][1]  # the search index
+        assert other[2] == results[0][2]  # grid, counts, bounds, zooms, facets
+
+
+def test_check_and_render_agree_on_a_layer_read_as_an_outline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from geomap import layercache
+
+    build(tmp_path, 200, layer={"tooltip": ["code", "owner"], "facets": ["nope"]})
+    monkeypatch.setattr(layercache, "CACHE_MIN_BYTES", 0)
+    outlined = plan_map(Atlas(tmp_path), "county")
+    monkeypatch.setattr(layercache, "CACHE_MIN_BYTES", 10**12)
+    whole = plan_map(Atlas(tmp_path), "county")
+    assert outlined.problems == whole.problems
+    assert sorted(p.code for p in whole.errors) == ["private-in-spec", "unknown-column"]
+    monkeypatch.setattr(layercache, "CACHE_MIN_BYTES", 0)
+    rendered = run(tmp_path, "render", "county")
+    assert rendered.exit_code == 1
+    assert "private-in-spec" in rendered.output and "unknown-column" in rendered.output
+    codes = [f["code"] for f in json.loads(run(tmp_path, "check", "--json").stdout)]
+    assert "private-in-spec" in codes and "unknown-column" in codes
+    assert not (tmp_path / "maps" / "county.html").exists()
