@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_helpers import overlap
+from browser_helpers import hover, overlap
 from helpers import shipped_atlas
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,64 @@ def test_key_projects_filter_by_status_and_year(xiping: Path, open_page) -> None
     assert 0 <= rows.count() < before
     year.click()
     assert rows.count() == before
+
+
+def test_status_chips_follow_the_legend(xiping: Path, open_page) -> None:
+    """Chips of the styled field (状态) read in the legend's order (在建 before 计划, as
+    the colours are listed), not alphabetically; other fields' chips (年份) by value."""
+    page = open_page(xiping / "maps" / "key-projects.html").page
+    for layer in ("key_projects", "lines"):
+        lid = page.evaluate(f"geomap.layerList.find(e => e.data.layer === '{layer}').data.id")
+        legend = page.locator(
+            f".gm-legend-section[data-layer={lid}] [data-geomap=legend-item]"
+        ).evaluate_all("rs => rs.map(r => r.textContent)")
+        group = page.locator(f".gm-facet[data-layer={lid}]")
+        status = group.locator("[data-geomap=facet][data-field*=状态]").evaluate_all(
+            "cs => cs.map(c => c.dataset.value)"
+        )
+        assert len(status) >= 3 and set(status) <= set(legend), (status, legend)
+        assert status == [v for v in legend if v in status], (layer, status, legend)
+        years = group.locator("[data-geomap=facet][data-field=年份]").evaluate_all(
+            "cs => cs.map(c => c.dataset.value)"
+        )
+        assert years == ["2022", "2023"], years
+
+
+def test_popup_and_tooltip_do_not_repeat_the_name(xiping: Path, open_page) -> None:
+    """A village's popup once listed 名称 九村 and 村名 九村 under the heading 九村: a field
+    whose value is the heading is left out; every other field stays."""
+    opened = open_page(xiping / "maps" / "collective-economy.html")
+    page = opened.page
+    lid = page.evaluate("geomap.layerList.find(e => e.data.layer === 'villages').data.id")
+    x, y = page.evaluate(f"geomap.pointOf('{lid}', 3)")
+    hover(page, x, y)
+    tip = page.locator(".gm-tooltip")
+    name = tip.locator(".gm-tooltip-title").inner_text()
+    cells = tip.locator(".gm-record td").evaluate_all("tds => tds.map(td => td.textContent)")
+    assert name and cells and name not in cells, (name, cells)
+    page.mouse.click(x, y)
+    popup = page.locator(".leaflet-popup-content")
+    assert popup.locator("h3").inner_text() == name
+    labels = popup.locator(".gm-record th").evaluate_all("ths => ths.map(th => th.textContent)")
+    cells = popup.locator(".gm-record td").evaluate_all("tds => tds.map(td => td.textContent)")
+    assert name not in cells and "名称" not in labels and "村名" not in labels, labels
+    fields = page.evaluate(
+        f"(() => {{ const ld = geomap.layers.{lid}.data;"
+        " return ld.popup.map(f => ld.fields[f].label); })()"
+    )
+    assert "名称" in fields and "村名" in fields  # the spec shows them: left out as repeats
+    assert labels == [f for f in fields if f not in ("名称", "村名")]
+    # No village's popup repeats its heading.
+    repeats = page.evaluate(
+        f"(() => {{ const ld = geomap.layers.{lid}.data; let n = 0;"
+        " for (let i = 0; i < ld.cls.length; i++) {"
+        "   const box = geomap.lib.arbiter.popupContent(ld, i);"
+        "   const h = box.querySelector('h3').textContent;"
+        "   for (const td of box.querySelectorAll('td')) if (td.textContent === h) n++; }"
+        " return n; })()"
+    )
+    assert repeats == 0
+    assert opened.console_errors == []
 
 
 def test_collective_economy_switches_years_and_shows_change(xiping: Path, open_page) -> None:
@@ -146,8 +204,9 @@ def test_popup_from_the_list_on_a_small_screen_meets_no_panel(xiping: Path, open
     assert box["y"] >= 0 and box["y"] + box["height"] <= 640 and box["x"] >= 0, box
     panels = page.evaluate(PANELS_JS)
     assert [p["name"] for p in panels if overlap(box, p)] == [], box
-    # Every field is still there, reachable by scrolling the shortened record.
-    assert popup.locator(".gm-record tr").count() == 9
+    # Every field is still there, reachable by scrolling the shortened record (9 fields
+    # but 编码, which the heading shows).
+    assert popup.locator(".gm-record tr").count() == 8
 
 
 def test_measure_result_covers_no_panel(xiping: Path, open_page) -> None:

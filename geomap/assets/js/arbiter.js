@@ -9,11 +9,21 @@
   "use strict";
   var el = lib.dom.el;
 
+  // The fields of feature i worth a row under a heading that reads `name`: a field whose
+  // value is the name itself (名称, 村名... = 九村 under the heading 九村) would repeat it.
+  function besideName(ld, i, fields, name) {
+    if (name === null || name === "") return fields;
+    return fields.filter(function (f) {
+      var v = ld.values[f][i];
+      return v === null || v === undefined || String(v) !== name;
+    });
+  }
+
   function tooltipContent(ld, i) {
     var box = el("div", "gm-tooltip");
     var name = lib.dom.featureName(ld, i);
     box.appendChild(el("div", "gm-tooltip-title", name !== null ? name : ld.title));
-    box.appendChild(lib.dom.recordTable(ld, i, ld.tooltip));
+    box.appendChild(lib.dom.recordTable(ld, i, besideName(ld, i, ld.tooltip, name)));
     return box;
   }
 
@@ -22,7 +32,7 @@
     box.appendChild(el("div", "gm-popup-layer", ld.title));
     var name = lib.dom.featureName(ld, i);
     if (name !== null) box.appendChild(el("h3", null, name));
-    box.appendChild(lib.dom.recordTable(ld, i, ld.popup));
+    box.appendChild(lib.dom.recordTable(ld, i, besideName(ld, i, ld.popup, name)));
     if (ld.series && lib.years) box.appendChild(lib.years.chart(ld, i));
     return box;
   }
@@ -162,6 +172,7 @@
     create: create,
     tooltipContent: tooltipContent,
     popupContent: popupContent,
-    openPopup: openPopup
+    openPopup: openPopup,
+    panelRects: panelRects
   };
 })(window.geomap.lib);

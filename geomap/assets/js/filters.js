@@ -38,6 +38,26 @@
     return any ? hidden : null;
   }
 
+  // {value: position} of a facet's values in the legend when the layer is styled by this
+  // field (each value is a legend category and, where the page holds the values, its
+  // features are drawn in that category's class); null otherwise.
+  function legendRank(ld, field, values) {
+    var rank = Object.create(null);
+    ld.legend.items.forEach(function (item, k) {
+      if (k < ld.styles.length && !(item.label in rank)) rank[item.label] = k;
+    });
+    var all = values.every(function (v) { return v === "" || v in rank; });
+    if (!all || values.length < 2) return null;
+    if (!ld.tiles) {  // the values are here: the styled field's features carry its classes
+      var column = ld.values[field], cls = ld.cls;
+      for (var i = 0; i < column.length; i++) {
+        var k = valueKey(column[i]);
+        if (k !== "" && cls[i] !== rank[k]) return null;
+      }
+    }
+    return rank;
+  }
+
   function create(map, state, legend) {
     var listeners = [];
 
@@ -106,7 +126,7 @@
           var group = el("div", "gm-facet");
           group.setAttribute("data-layer", ld.id);
           group.appendChild(el("div", "gm-facet-title", ld.title + " · " + ld.fields[field].label));
-          var counts = {}, order = [];
+          var counts = Object.create(null), order = [];
           if (ld.tiles) {  // a tiled layer's values are in its tiles: counted at render
             ld.tiles.facetCounts[field].forEach(function (kc) { counts[kc[0]] = kc[1]; order.push(kc[0]); });
           } else {
@@ -117,9 +137,12 @@
             });
           }
           // Blank values last, as （无）: on an outcome field they are features the field does
-          // not apply to (houses without hazards), not missing data.
+          // not apply to (houses without hazards), not missing data. The others in legend
+          // order when the layer is styled by this field, else by value.
+          var rank = legendRank(ld, field, order);
           order.sort(function (a, b) {
             if ((a === "") !== (b === "")) return a === "" ? 1 : -1;
+            if (rank) return rank[a] - rank[b];
             return a.localeCompare(b, "zh-CN", { numeric: true });
           });
           order.forEach(function (k) {

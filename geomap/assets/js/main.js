@@ -51,9 +51,9 @@
                                         bases: bases, mapEl: mapEl });
     lib.tools.foldableFooter(footer, mapEl);
     legend.update(map, state);
+    lib.tools.fitLegend(legend.box, state);  // the legend's final size: the view avoids it
     lib.tools.openingView(map, data);
     updateLabels();
-    lib.tools.fitLegend(legend.box, state);
     state.ready = true;
     return state;
   }

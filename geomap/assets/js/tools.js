@@ -44,9 +44,71 @@
     return select;
   }
 
-  // The opening view: every layer's bounds (the page at load and the ⌂ home button).
+  // The opening view (the page at load and the ⌂ home button): every shown layer's bounds
+  // (data.bounds) as large as they fit in the part of the map no panel covers (legend,
+  // title, tools, facet chips, layer control, footer...: measured in the page, so a panel
+  // added later is avoided too), GAP px clear of them, as near the middle as they can be.
+  var GAP = 10;
+
+  // The panel-free rectangles whose edges are the map's or a panels' edges.
+  function freeRects(size, panels) {
+    var lefts = [0], rights = [size.x], tops = [0], bottoms = [size.y], out = [];
+    panels.forEach(function (p) {
+      lefts.push(p.right); rights.push(p.left); tops.push(p.bottom); bottoms.push(p.top);
+    });
+    lefts.forEach(function (l) {
+      rights.forEach(function (r) {
+        if (r - l <= 2 * GAP) return;
+        tops.forEach(function (t) {
+          bottoms.forEach(function (b) {
+            if (b - t <= 2 * GAP) return;
+            var free = panels.every(function (p) {
+              return !(l < p.right && p.left < r && t < p.bottom && p.top < b);
+            });
+            if (free) out.push({ left: l + GAP, top: t + GAP, right: r - GAP, bottom: b - GAP });
+          });
+        });
+      });
+    });
+    return out;
+  }
+
+  // The zoom for a box w x h pixels at zoom 0 to fill scale 2^exact: a whole level when
+  // it shows the box at >= 80 % of that (sharp basemap tiles), else the quarter level below.
+  function snapZoom(map, exact) {
+    var zoom = Math.floor(exact + 1e-9);
+    if (Math.pow(2, zoom - exact) < 0.8) zoom = Math.floor(exact * 4 + 1e-9) / 4;
+    return Math.max(map.getMinZoom(), Math.min(map.getMaxZoom(), zoom));
+  }
+
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+
   function openingView(map, data) {
-    map.fitBounds(data.bounds, { padding: [20, 20], animate: false });
+    var bounds = L.latLngBounds(data.bounds), size = map.getSize();
+    var nw = map.project(bounds.getNorthWest(), 0), se = map.project(bounds.getSouthEast(), 0);
+    var w = Math.max(se.x - nw.x, 1e-9), h = Math.max(se.y - nw.y, 1e-9);
+    var rects = freeRects(size, lib.arbiter.panelRects(map));
+    if (!rects.length) rects = [{ left: 0, top: 0, right: size.x, bottom: size.y }];
+    var best = 0;
+    rects.forEach(function (r) {
+      best = Math.max(best, Math.min((r.right - r.left) / w, (r.bottom - r.top) / h));
+    });
+    var zoom = snapZoom(map, Math.log(best) / Math.LN2), k = Math.pow(2, zoom);
+    // The box's centre: the map's middle, or the nearest point to it in a rectangle that
+    // holds the box.
+    var mid = L.point(size.x / 2, size.y / 2), at = null, dist = Infinity;
+    rects.forEach(function (r) {
+      var hw = w * k / 2, hh = h * k / 2;
+      if (r.right - r.left < 2 * hw - 0.5 || r.bottom - r.top < 2 * hh - 0.5) return;
+      var c = L.point(clamp(mid.x, r.left + hw, r.right - hw), clamp(mid.y, r.top + hh, r.bottom - hh));
+      if (c.distanceTo(mid) < dist) { dist = c.distanceTo(mid); at = c; }
+    });
+    at = at || mid;
+    var centre = L.point((nw.x + se.x) / 2 * k, (nw.y + se.y) / 2 * k).add(mid.subtract(at));
+    var snap = map.options.zoomSnap;
+    map.options.zoomSnap = 0;  // setView would round a quarter level to a whole one
+    map.setView(map.unproject(centre, zoom), zoom, { animate: false });
+    map.options.zoomSnap = snap;
   }
 
   function build(map, data, state, parts) {
