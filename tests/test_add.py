@@ -728,8 +728,12 @@ def _geomap_cmd(root: Path, *args: str) -> list[str]:
     ]
 
 
-def _env() -> dict[str, str]:
+def _env(tmp: Path) -> dict[str, str]:
+    """The children's environment; a killed child's geomap-ingest-* folder stays in
+    ``tmp/tmp`` (the test's own tmp_path), not in the machine's /tmp."""
     env = {k: v for k, v in os.environ.items() if k not in ("GEOMAP_ATLAS", "GEOMAP_DEBUG")}
+    (tmp / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(tmp / "tmp")
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -781,7 +785,7 @@ def test_sigkill_at_different_moments(tmp_path: Path, gbk_shp: Path) -> None:
             _geomap_cmd(root, "add", str(gbk_shp), "--name", "villages", "--replace"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=_env(),
+            env=_env(tmp_path),
             cwd=tmp_path,
         )
         for root in roots
@@ -828,7 +832,7 @@ def test_sigkill_between_geojson_and_toml(tmp_path: Path, gbk_shp: Path) -> None
         "parcels",
     ]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(), cwd=tmp_path
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(tmp_path), cwd=tmp_path
     )
     try:
         _wait_for(proc, b"GEOJSON-IN-PLACE")
@@ -854,7 +858,7 @@ def test_two_adds_at_once(tmp_path: Path, gbk_shp: Path, src: Path) -> None:
             _geomap_cmd(root, "add", str(source), "--name", name),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_env(),
+            env=_env(tmp_path),
             cwd=tmp_path,
         )
         for source, name in ((gbk_shp, "parcels"), (csv, "pois"))
@@ -868,6 +872,8 @@ def test_two_adds_at_once(tmp_path: Path, gbk_shp: Path, src: Path) -> None:
             assert sum(line.startswith(ERROR_PREFIX) for line in text.splitlines()) == 1
     assert any(rc == 0 for rc, _, _ in results)
     assert_atlas_usable(root)
+    # Commands that were not killed leave nothing in their temp folder.
+    assert list((tmp_path / "tmp").iterdir()) == []
     names = Atlas(root).layer_names()
     for (rc, _, _), name in zip(results, ("parcels", "pois"), strict=True):
         assert (name in names) == (rc == 0)

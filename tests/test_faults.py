@@ -126,8 +126,13 @@ print(json.dumps(results))
 """
 
 
-def env() -> dict[str, str]:
+def env(tmp: Path) -> dict[str, str]:
+    """The children's environment. Their temp folder is ``tmp/tmp``: a child killed while
+    reading leaves its geomap-ingest-* folder there, inside the test's own tmp_path, never
+    in the machine's /tmp."""
     out = {k: v for k, v in os.environ.items() if k not in ("GEOMAP_ATLAS", "GEOMAP_DEBUG")}
+    (tmp / "tmp").mkdir(exist_ok=True)
+    out["TMPDIR"] = str(tmp / "tmp")
     out["PYTHONPATH"] = str(REPO) + os.pathsep + out.get("PYTHONPATH", "")
     out["OPENBLAS_NUM_THREADS"] = out["OMP_NUM_THREADS"] = "1"  # fork-safe numerics
     return out
@@ -326,7 +331,7 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         [sys.executable, "-c", SERVER, json.dumps(jobs + pairs["jobs"])],
         capture_output=True,
         text=True,
-        env=env(),
+        env=env(tmp),
         cwd=tmp,
         timeout=600,
     )
@@ -454,7 +459,7 @@ def test_sigkill_of_the_real_command_line(tmp_path: Path) -> None:
                 cli_cmd(root, *args),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env=env(),
+                env=env(tmp_path),
                 cwd=tmp_path,
             )
         )
@@ -489,7 +494,7 @@ def test_add_waits_for_the_atlas_lock(tmp_path: Path) -> None:
             cli_cmd(root, "add", str(src), "--name", "waiting"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env(),
+            env=env(tmp_path),
             cwd=tmp_path,
         )
         assert proc.stderr is not None
@@ -503,6 +508,8 @@ def test_add_waits_for_the_atlas_lock(tmp_path: Path) -> None:
     assert proc.returncode == 0, err.decode()
     assert "waiting" in atlas.layer_names()
     assert invoke(root, "check").exit_code == 0
+    # A command that was not killed leaves nothing in its temp folder.
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_two_adds_at_once_never_corrupt(killed: dict[str, Any]) -> None:

@@ -134,7 +134,7 @@ def test_add_killed_mid_write_leaves_nothing(
         time.sleep(0.01)
     assert writing, "the add never started writing"
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()  # reaps it and closes its pipes
     backend = writing[0][0]
     while query(atlas_url, f"SELECT 1 FROM pg_stat_activity WHERE pid = {backend}"):
         time.sleep(0.05)  # the server notices the dead client and rolls back
