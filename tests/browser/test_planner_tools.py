@@ -220,6 +220,9 @@ def test_list_csv_is_excel_ready_safe_and_public(tmp_path: Path, open_page) -> N
 def test_measure_home_and_basemap(tmp_path: Path, open_page) -> None:
     opened = open_page(tools_atlas(tmp_path / "atlas", True))
     page = opened.page
+    start = page.evaluate("[geomap.map.getZoom(), geomap.map.getCenter().lat]")
+    # The opening view fits the layers, not these corners: show them.
+    page.evaluate("() => { geomap.map.setView([28.4485, 119.47], 15, {animate: false}); }")
     page.locator("[data-geomap=measure]").click()
     corners = [(119.465, 28.445), (119.475, 28.445), (119.475, 28.452)]
     for lon, lat in corners:
@@ -252,7 +255,6 @@ def test_measure_home_and_basemap(tmp_path: Path, open_page) -> None:
     assert math.isclose(js_area, area, rel_tol=1e-5), (js_area, area)
     page.locator("[data-geomap=measure]").click()
     # Home: back to the opening view after a zoom.
-    start = page.evaluate("[geomap.map.getZoom(), geomap.map.getCenter().lat]")
     page.evaluate("() => { geomap.map.setView([28.5, 119.6], 16, {animate: false}); }")
     page.locator("[data-geomap=home]").click()
     assert page.evaluate("[geomap.map.getZoom(), geomap.map.getCenter().lat]") == start

@@ -45,13 +45,16 @@ def test_illustrative_split_is_marked_in_tooltip_popup_and_legend(xiping: Path, 
     tip = rows(page, ".leaflet-tooltip .gm-tooltip")
     income = tip["2022年集体经济总收入"]
     assert income.endswith("万元" + MARK), income
-    assert tip["名称"] and not tip["名称"].endswith(MARK)  # the report's name: no mark
+    assert "名称" not in tip  # the heading names the village (the report's name, no mark)
+    heading = page.inner_text(".leaflet-tooltip .gm-tooltip-title")
+    assert heading and MARK not in heading
     mark = page.query_selector(".leaflet-tooltip .gm-basis")
     assert mark is not None and "示意" in (mark.get_attribute("title") or "")
     page.mouse.click(x, y)
     page.wait_for_selector(".leaflet-popup-content .gm-popup")
     popup = rows(page, ".leaflet-popup-content .gm-popup")
     assert popup["2022年经营性收入"].endswith(MARK)
+    assert popup["类型"] == "行政村"  # derived from the report's words: no mark
     # The choropleth ranks villages on an illustrative split: its legend title says so.
     title = page.inner_text(f".gm-legend-section[data-layer='{layer}'] .gm-legend-title")
     assert title.endswith(MARK), title

@@ -9,13 +9,12 @@
   "use strict";
   var el = lib.dom.el;
 
-  // The fields of feature i worth a row under a heading that reads `name`: a field whose
-  // value is the name itself (名称, 村名... = 九村 under the heading 九村) would repeat it.
+  // The fields of feature i worth a row under a heading that reads `name`: a field that
+  // would read the name itself (名称, 村名... = 九村 under the heading 九村) repeats it.
   function besideName(ld, i, fields, name) {
     if (name === null || name === "") return fields;
     return fields.filter(function (f) {
-      var v = ld.values[f][i];
-      return v === null || v === undefined || String(v) !== name;
+      return lib.dom.formatValue(ld.values[f][i], ld.fields[f].unit) !== name;
     });
   }
 

@@ -87,12 +87,12 @@
     var bounds = L.latLngBounds(data.bounds), size = map.getSize();
     var nw = map.project(bounds.getNorthWest(), 0), se = map.project(bounds.getSouthEast(), 0);
     var w = Math.max(se.x - nw.x, 1e-9), h = Math.max(se.y - nw.y, 1e-9);
-    var rects = freeRects(size, lib.arbiter.panelRects(map));
-    if (!rects.length) rects = [{ left: 0, top: 0, right: size.x, bottom: size.y }];
-    var best = 0;
-    rects.forEach(function (r) {
-      best = Math.max(best, Math.min((r.right - r.left) / w, (r.bottom - r.top) / h));
-    });
+    function scaleIn(r) { return Math.min((r.right - r.left) / w, (r.bottom - r.top) / h); }
+    var whole = { left: GAP, top: GAP, right: size.x - GAP, bottom: size.y - GAP };
+    var rects = freeRects(size, lib.arbiter.panelRects(map)), best = 0;
+    rects.forEach(function (r) { best = Math.max(best, scaleIn(r)); });
+    // Panels over most of a small screen: the whole map rather than a postage stamp.
+    if (best < scaleIn(whole) / 3) { rects = [whole]; best = scaleIn(whole); }
     var zoom = snapZoom(map, Math.log(best) / Math.LN2), k = Math.pow(2, zoom);
     // The box's centre: the map's middle, or the nearest point to it in a rectangle that
     // holds the box.
