@@ -13,6 +13,7 @@ parcel. Prints one JSON line.
 
     python benchmarks/million.py                 # 1,000,000 parcels, ~1.5 min
     python benchmarks/million.py --size 300000
+    python benchmarks/million.py --render-only   # geomap's render alone (no Chromium)
 """
 
 from __future__ import annotations
@@ -150,6 +151,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tiles", action="store_true", help="let geomap tile the layer (default: fast layer)"
     )
+    parser.add_argument(
+        "--render-only", action="store_true", help="measure the render only (no Chromium)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="geomap-million-") as tmp:
         work = Path(tmp)
@@ -168,12 +172,21 @@ def main(argv: list[str] | None = None) -> None:
             )
         out = work / "geomap.html"
         compare.log("rendering with geomap")
+        load_at_start = [round(x, 2) for x in os.getloadavg()]
         python = compare.measure_python("geomap", work / "atlas", out, args.timeout)
         compare.log(f"python {python['python_s']:.1f} s, peak RSS {python['rss_mib']:.0f} MiB")
-        with compare.chromium() as browser:
-            browser_figures = measure_page(browser, out, args.size)
+        browser_figures: dict[str, Any] = {}
+        if not args.render_only:
+            with compare.chromium() as browser:
+                browser_figures = measure_page(browser, out, args.size)
     load = [round(x, 2) for x in os.getloadavg()]
-    result = {"size": args.size, **python, **browser_figures, "loadavg_at_end": load}
+    result = {
+        "size": args.size,
+        "loadavg_at_render": load_at_start,
+        **python,
+        **browser_figures,
+        "loadavg_at_end": load,
+    }
     print(json.dumps(result))
 
 

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -97,8 +97,12 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename.
+
+    ``data`` may be given in pieces (an iterable of bytes, consumed once, written one after
+    another: a large page is never joined into one string). Until the rename ``path`` is
+    untouched: an error while writing, or raised by the iterable, leaves the old file.
 
     Portable: no POSIX-only calls (``os.fchmod`` exists on Windows only from Python 3.13),
     and a rename refused because another program holds ``path`` open (Windows: QGIS, an
@@ -108,7 +112,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         # mkstemp creates 0600; give the file the mode an ordinary new file would get

@@ -11,6 +11,7 @@ fixed bytes, escaped text (the title) and the JSON block from :mod:`geomap.paylo
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Iterator
 
 from geomap import assets
 from geomap.freshness import TILES_META
@@ -26,23 +27,25 @@ _SHELL_CSS = (
 )
 
 
-def build_page(
+def page_parts(
     *,
     title: str,
-    data_json: bytes,
+    data_json: Iterable[bytes],
     digest_meta: tuple[str, str],
     online: bool,
     cluster: bool,
     tiles: tuple[str, ...] = (),
-) -> bytes:
-    """The complete page as UTF-8 bytes.
+) -> Iterator[bytes]:
+    """The complete page as UTF-8 bytes, in pieces (the data block's pieces as they come:
+    a large page is written to its file without ever being one string).
 
     Parameters
     ----------
     title : str
         The map title (escaped here for ``<title>``).
-    data_json : bytes
-        The data block, already escaped for the script context (:func:`payload.script_json`).
+    data_json : iterable of bytes
+        The data block, already escaped for the script context (:func:`payload.script_json`),
+        in pieces (:func:`payload.page_data_parts`).
     digest_meta : (name, value)
         The ``<meta>`` that records the render's input digest (:mod:`geomap.freshness`).
     online, cluster : bool
@@ -76,5 +79,7 @@ def build_page(
             '<script type="application/json" id="geomap-data">',
         ]
     )
+    yield head.encode("utf-8")
+    yield from data_json
     tail = f"</script>\n<script>\n{assets.client_script()}\n</script>\n</body>\n</html>\n"
-    return b"".join([head.encode("utf-8"), data_json, tail.encode("utf-8")])
+    yield tail.encode("utf-8")

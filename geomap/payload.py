@@ -9,6 +9,7 @@ element it sits in; the client parses it and builds every text with ``textConten
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NotRequired, TypedDict
 
 import numpy as np
@@ -172,6 +173,46 @@ def script_json(value: Any) -> bytes:
     )
 
 
+class Encoded(list[bytes]):
+    """A value already written as JSON by :func:`script_json`, in pieces (a large layer's
+    columns and geometry are encoded one at a time, each as soon as it is built, and never
+    joined into one string: the page is written piece by piece)."""
+
+
+def encoded(value: Any) -> Encoded:
+    """``value`` as one escaped JSON piece (its Python objects can go at once)."""
+    return Encoded([script_json(value)])
+
+
+def _json_object(obj: dict[str, Any]) -> Encoded:
+    """``obj`` as :func:`script_json` writes it (compact, keys in order), its
+    :class:`Encoded` values spliced in as they are."""
+    if not obj:
+        return encoded({})
+    out, sep = Encoded(), b"{"
+    for key, value in obj.items():
+        head = sep + script_json(key) + b":"
+        if isinstance(value, Encoded):
+            out.append(head)
+            out.extend(value)
+        else:
+            out.append(head + script_json(value))
+        sep = b","
+    out.append(b"}")
+    return out
+
+
+def _json_array(items: Iterable[Encoded]) -> Encoded:
+    """The JSON array of already encoded items (consumed one at a time)."""
+    out, sep = Encoded(), b"["
+    for item in items:
+        out.append(sep)
+        out.extend(item)
+        sep = b","
+    out.append(b"]" if sep == b"," else b"[]")
+    return out
+
+
 def column_values(column: pd.Series) -> list[Any]:
     """One column as JSON-ready values (columnar: one list per field, not one per feature),
     converted vectorised: NaN and ±inf become null, numpy scalars plain numbers."""
@@ -270,21 +311,23 @@ def _style_basis(lp: LayerPlan) -> str | None:
 
 def layer_data(
     lp: LayerPlan, index: int, geoms: np.ndarray, tiles: TileData | None = None
-) -> tuple[LayerData, bytes]:
-    """The layer's block, with ``geoms`` left null, and its geometries as JSON bytes
-    (spliced into the block by the caller: a large layer's text is never copied twice).
-    ``geoms`` are the layer's geometries in display coordinates. A tiled layer (``tiles``)
-    carries neither geometry nor per-feature values: its tiles do."""
+) -> Encoded:
+    """The layer's block (:class:`LayerData`, keys in its order), escaped. ``geoms`` are the
+    layer's geometries in display coordinates. Per-feature lists (geometry, classes, each
+    field's values) are encoded one at a time as they are built, so only one of them is
+    ever held as Python objects. A tiled layer (``tiles``) carries neither geometry nor
+    per-feature values: its tiles do."""
     position = {c: i for i, c in enumerate(lp.visible)}
     styles, no_data = path_styles(lp.ml.style, lp.styled, lp.family)
     if lp.fast or tiles is not None:
-        geoms_text = b"null"
+        geoms_text = encoded(None)
     else:
         geo_json = geometries_json(geoms, RENDER_PRECISION)
-        geoms_text = (
-            "[" + ",".join(g if g is not None else "null" for g in geo_json) + "]"
-        ).encode()
-    data: LayerData = {
+        geoms_text = Encoded(
+            [("[" + ",".join(g if g is not None else "null" for g in geo_json) + "]").encode()]
+        )
+        del geo_json
+    data: dict[str, Any] = {  # LayerData
         "id": f"layer{index}",
         "layer": lp.ml.layer,
         "title": lp.title,
@@ -292,8 +335,8 @@ def layer_data(
         "show": lp.ml.show,
         "cluster": lp.cluster,
         "search": lp.ml.search,
-        "geoms": None,
-        "cls": [] if tiles else lp.styled.classes.tolist(),
+        "geoms": geoms_text,
+        "cls": encoded([] if tiles else lp.styled.classes.tolist()),
         "styles": styles,
         "noData": no_data,
         "legend": {
@@ -305,15 +348,17 @@ def layer_data(
             {"label": lp.fields[c].label, "unit": lp.fields[c].unit, "basis": lp.fields[c].basis}
             for c in lp.visible
         ],
-        "values": [[] if tiles else column_values(lp.frame[c]) for c in lp.visible],
+        "values": _json_array(
+            encoded([] if tiles else column_values(lp.frame[c])) for c in lp.visible
+        ),
         "tooltip": [position[c] for c in lp.tooltip],
         "popup": list(range(len(lp.visible))) if lp.ml.popup else [],
         "name": position.get(lp.meta.name_field, -1),
         "key": position.get(lp.meta.key, -1),
         "facets": [position[c] for c in lp.ml.facets],
         "hidden": [k for k, item in enumerate(lp.styled.legend) if item.label in lp.ml.hidden],
-        "labelAt": _label_points(geoms) if lp.labels and not tiles else None,
-        "fast": encode_fast(geoms, lp.family) if lp.fast and not tiles else None,
+        "labelAt": encoded(_label_points(geoms) if lp.labels and not tiles else None),
+        "fast": encoded(encode_fast(geoms, lp.family) if lp.fast and not tiles else None),
         "tiles": tiles,
     }
     if lp.series is not None:
@@ -325,7 +370,7 @@ def layer_data(
             "years": list(lp.series.years),
             "fields": [position[c] for c in lp.series.columns],
         }
-    return data, geoms_text
+    return _json_object(data)
 
 
 def _view_data(lp: LayerPlan, view: View, position: dict[str, int]) -> ViewData:
@@ -367,34 +412,33 @@ def display_geometries(plan: MapPlan, lp: LayerPlan) -> np.ndarray:
     return shift_to_gcj02(geoms) if plan.datum == "gcj02" else geoms
 
 
-def page_json(
+def page_data_parts(
     plan: MapPlan, map_id: str, tiles: dict[int, TileData] | None = None
-) -> tuple[bytes, bool]:
-    """The escaped data block of a page, and whether any layer is clustered. The plan must
-    be free of errors (it then has basemaps and some geometry). ``tiles`` describes the
-    layers (by index) whose tiles were written beside the page."""
+) -> tuple[Encoded, bool]:
+    """The escaped data block of a page, in pieces to be written one after another, and
+    whether any layer is clustered. The plan must be free of errors (it then has basemaps
+    and some geometry). ``tiles`` describes the layers (by index) whose tiles were written
+    beside the page."""
     tiles = tiles or {}
     bases = plan.basemaps
     assert plan.spec is not None and bases
-    layers: list[LayerData] = []
-    texts: list[bytes] = []
+    layers: list[Encoded] = []
     shown: list[np.ndarray] = []
     hidden: list[np.ndarray] = []
     for i, lp in enumerate(plan.layers):
         tile = tiles.get(i)
         # A tiled layer's geometries are in its tiles (and may not be in the plan at all).
         geoms = np.array([], dtype=object) if tile else display_geometries(plan, lp)
-        data, text = layer_data(lp, i, geoms, tile)
-        layers.append(data)
-        texts.append(text)
+        layers.append(layer_data(lp, i, geoms, tile))
         valid = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
         extent = tile["bounds"] if tile else shapely.total_bounds(valid) if len(valid) else None
         if extent is not None:  # the view fits the layers shown when the map opens
             (shown if lp.ml.show else hidden).append(np.asarray(extent))
+        del geoms, valid
     box = np.vstack(shown or hidden)  # the plan guarantees some geometry
     minx, miny = float(box[:, 0].min()), float(box[:, 1].min())
     maxx, maxy = float(box[:, 2].max()), float(box[:, 3].max())
-    page: PageData = {
+    page: dict[str, Any] = {  # PageData
         "mapId": map_id,
         "title": plan.spec.title,
         "subtitle": plan.spec.subtitle,
@@ -405,21 +449,14 @@ def page_json(
         "center": [(miny + maxy) / 2, (minx + maxx) / 2],
         "maxZoom": max(18, *(base.max_zoom for base, _ in bases)),
         "basemaps": basemap_data(bases),
-        "layers": layers,
+        "layers": _json_array(layers),
     }
-    cluster = any(d["cluster"] for d in layers)
-    # Geometries are spliced in by position: each layer's "geoms":null, in order, is the
-    # first one after its "id" (ids are unique and no string can hold an unescaped quote).
-    block = script_json(page)
-    del page, layers
-    out: list[bytes] = []
-    rest = block
-    for i, text in enumerate(texts):
-        head, sep, tail = rest.partition(f'"id":"layer{i}",'.encode())
-        before, null, after = tail.partition(b'"geoms":null')
-        if not (sep and null):
-            raise AssertionError(f"layer{i} not found in the page data")
-        out += [head, sep, before, b'"geoms":', text]
-        rest = after
-    out.append(rest)
-    return b"".join(out), cluster
+    return _json_object(page), any(lp.cluster for lp in plan.layers)
+
+
+def page_json(
+    plan: MapPlan, map_id: str, tiles: dict[int, TileData] | None = None
+) -> tuple[bytes, bool]:
+    """:func:`page_data_parts` joined: the data block as one string."""
+    parts, cluster = page_data_parts(plan, map_id, tiles)
+    return b"".join(parts), cluster

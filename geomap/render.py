@@ -10,7 +10,9 @@ client builds the DOM with ``textContent`` only.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +20,10 @@ from geomap.atlas import Atlas, atomic_write
 from geomap.errors import GeomapError, SpecError
 from geomap.fastcodec import encode_fast
 from geomap.freshness import INPUTS_META, RenderOptions, is_fresh, map_digest
-from geomap.page import MAP_ID, build_page
+from geomap.page import MAP_ID, page_parts
 from geomap.payload import (
     TileData,
-    page_json,
+    page_data_parts,
     script_json,
     shift_to_gcj02,
 )
@@ -36,6 +38,7 @@ __all__ = [
     "merge_sources",
     "render_html",
     "render_map",
+    "render_parts",
     "script_json",
 ]
 
@@ -56,18 +59,33 @@ def render_html(
     digest: str = "",
     tiles_dir: Path | None = None,
 ) -> bytes:
-    """The complete HTML page of one map, as UTF-8 bytes.
+    """The complete HTML page of one map, as UTF-8 bytes (:func:`render_parts` joined)."""
+    return b"".join(render_parts(atlas, spec, options, warn, digest, tiles_dir))
+
+
+def render_parts(
+    atlas: Atlas,
+    spec: MapSpec,
+    options: RenderOptions,
+    warn: Warn,
+    digest: str = "",
+    tiles_dir: Path | None = None,
+) -> Iterator[bytes]:
+    """The complete HTML page of one map, as UTF-8 bytes in pieces, to be written one
+    after another (a 1 M-parcel page is ~120 MB: it is never held as one string).
 
     Raises :class:`~geomap.plan.PlanError` listing every error of the map's plan (the
     problems ``geomap check`` reports); the plan's warnings go to ``warn``. The vector
     tiles of tiled layers are written into ``tiles_dir`` (which the page finds as
-    ``maps/<map>.tiles``); without it a map with tiled layers is refused.
+    ``maps/<map>.tiles``); without it a map with tiled layers is refused. Everything but
+    the page's fixed text is computed before the first piece is returned.
     """
     plan = plan_map(atlas, spec.name, spec=spec, basemap=options.basemap)
     if plan.errors:
         raise PlanError(plan)
     for problem in plan.warnings:
         warn(problem.message)
+    _release_arrow_memory()
     tiles: dict[int, TileData] = {}
     if any(lp.tiles for lp in plan.layers):
         if tiles_dir is None:
@@ -81,15 +99,23 @@ def render_html(
         for i, lp in enumerate(plan.layers):
             if lp.tiles:
                 tiles[i] = write_layer_tiles(lp, i, tiles_dir, tiles_folder(spec.name), shift)
-    data_json, cluster = page_json(plan, MAP_ID, tiles)
-    return build_page(
+    data, cluster = page_data_parts(plan, MAP_ID, tiles)
+    return page_parts(
         title=spec.title,
-        data_json=data_json,
+        data_json=data,
         digest_meta=(INPUTS_META, digest),
         online=options.online,
         cluster=cluster,
         tiles=tuple(f for t in tiles.values() for f in (t["url"], t["search"]) if f),
     )
+
+
+def _release_arrow_memory() -> None:
+    """Hand back to the system the memory pyarrow's allocator keeps after a big layer was
+    read or copied (layers/.cache): ~200 MB at 1 M parcels, else held to the end."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
 
 
 def render_map(
@@ -120,7 +146,7 @@ def render_map(
     final = atlas.inside(atlas.maps_dir / tiles_folder(name))
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tiles-", dir=atlas.maps_dir))
     try:
-        page = render_html(atlas, spec, options, result.warnings.append, digest, staging)
+        page = render_parts(atlas, spec, options, result.warnings.append, digest, staging)
         if any(staging.iterdir()):
             replace_folder(staging, final)
         elif final.is_dir():  # the map has no tiled layer any more

@@ -306,6 +306,45 @@ def test_atomic_write_creates_folders_and_replaces(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["f.bin"]
 
 
+def test_atomic_write_in_pieces_writes_them_in_order(tmp_path: Path) -> None:
+    """A large page is written piece by piece from an iterable (consumed once), never
+    joined: the file holds exactly the pieces, in order."""
+    target = tmp_path / "page.html"
+    target.write_bytes(b"old page")
+    pieces = [b"<head>", b"", "西屏".encode() * 3, bytes(range(256)) * 20_000, b"</html>\n"]
+    consumed: list[int] = []
+
+    def stream() -> Iterator[bytes]:
+        for i, piece in enumerate(pieces):
+            consumed.append(i)
+            yield piece
+
+    atomic_write(target, stream())
+    assert target.read_bytes() == b"".join(pieces)
+    assert consumed == list(range(len(pieces)))
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+def test_atomic_write_failure_mid_stream_leaves_old_content(tmp_path: Path) -> None:
+    """The iterable failing after some pieces were written (a render error while the page
+    is being written) leaves the old file byte for byte, and no temporary file."""
+    target = tmp_path / "page.html"
+    target.write_bytes(b"old page")
+    written: list[bytes] = []
+
+    def stream() -> Iterator[bytes]:
+        for piece in (b"x" * 1_000_000, b"y" * 10):
+            written.append(piece)
+            yield piece
+        raise ValueError("encoder failed")
+
+    with pytest.raises(ValueError, match="encoder failed"):
+        atomic_write(target, stream())
+    assert len(written) == 2  # it did fail mid-write
+    assert target.read_bytes() == b"old page"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
 def test_written_files_get_umask_mode_not_0600(tmp_path: Path, umask022) -> None:
     target = tmp_path / "f.txt"
     atomic_write(target, b"x")
