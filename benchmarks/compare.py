@@ -780,10 +780,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # This checkout's geomap, in the worker too (else the child would import whichever
+    # geomap is installed, and a benchmark run from another worktree measure that).
+    sys.path.insert(0, str(ROOT))
     if args.worker:
         worker(args.worker, args.atlas, args.out, args.profile_out)
         return
-    sys.path.insert(0, str(ROOT))
     env = environment()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else []
     repeat = args.repeat or (1 if any(n > 20000 for n in sizes) else 3)

@@ -191,3 +191,42 @@ def test_empty_collection_round_trips(tmp_path: Path) -> None:
     path.write_bytes(dumps_layer(gdf))
     assert json.loads(path.read_bytes()) == {"type": "FeatureCollection", "features": []}
     assert len(read_layer(path)) == 0
+
+
+_PROPS = {
+    "same keys": ['{"a":1,"b":"x"}', '{"a":2,"b":null}', '{"a":null,"b":"y"}'],
+    "order changes": ['{"a":1,"b":"x"}', '{"b":"z","a":2}', '{"a":3,"b":"y"}'],
+    "key missing, key added": ['{"a":1,"b":"x"}', '{"a":2}', '{"a":3,"b":"y","c":true}'],
+    "all empty": ["{}", "{}", "{}"],
+    "empty first": ["{}", '{"a":1}', "{}"],
+    "empty later": ['{"a":1}', "{}", '{"a":2}'],
+    "nested and mixed": ['{"a":[1,2],"b":{"k":1}}', '{"a":"s","b":1.5}'],
+    "every type": ['{"a":1,"b":1.5,"c":true,"d":"t"}', '{"a":2,"b":2,"c":false,"d":null}'],
+    "ints then text": ['{"a":1}', '{"a":1.0}', '{"a":"x"}'],
+}
+
+
+@pytest.mark.parametrize("props", _PROPS.values(), ids=list(_PROPS))
+def test_fast_reader_builds_the_general_readers_frame(props: list[str]) -> None:
+    """The one-feature-per-line reader keeps properties as tuples while every feature has the
+    same keys in the same order (memory at 1 M parcels), else as dicts: either way the
+    frame is the one the general reader builds (columns, dtypes, values)."""
+    import orjson
+
+    from geomap.geojson_io import _read_canonical, layer_from_mapping
+
+    data = (
+        '{"type":"FeatureCollection","features":[\n'
+        + ",\n".join(
+            f'{{"type":"Feature","properties":{p},"geometry":'
+            f'{{"type":"Point","coordinates":[119.{i},28.4]}}}}'
+            for i, p in enumerate(props)
+        )
+        + "\n]}\n"
+    ).encode()
+    fast = _read_canonical(data)
+    assert fast is not None  # the fast path did read it
+    general = layer_from_mapping(orjson.loads(data), "x.geojson")
+    pd.testing.assert_frame_equal(fast, general, check_exact=True)
+    assert list(fast.dtypes) == list(general.dtypes)
+    assert fast.columns.dtype == general.columns.dtype
