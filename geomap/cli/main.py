@@ -158,6 +158,9 @@ def cli(ctx: click.Context, atlas_dir: str | None, quiet: bool, verbose: bool, d
 def get_atlas(ctx: click.Context) -> Atlas:
     """The atlas the user pointed at (found lazily, so --help works anywhere)."""
     atlas = Atlas.find(ctx.obj.get("atlas_dir"))
+    close = getattr(atlas, "close", None)  # a database atlas: its connection, at the end
+    if close is not None:
+        ctx.call_on_close(close)
     atlas.settle_interrupted_writes()  # a killed add left a journal: finish or roll back
     return atlas
 

@@ -759,6 +759,13 @@ class DatabaseAtlas(Atlas):
     def label(self) -> str:
         return safe_url(self.location.url)
 
+    def close(self) -> None:
+        """The command is done: let go of the connection and the snapshot lock (a process
+        would on exit; tests run many commands in one process)."""
+        self.conn.close()
+        while _held_locks:
+            _held_locks.pop().close()
+
     @contextlib.contextmanager
     def lock(self, timeout: float = 30.0) -> Iterator[None]:
         # A private copy of the map specs inside the snapshot (so paths stay in the atlas).
