@@ -9,9 +9,14 @@ apart) as one layer with ``tiles = true``, then measures:
 * ``geomap serve`` (a child) and headless Chromium on the page: first view drawn (from
   navigation until the map is built and two frames are painted), a street-level zoom
   (``setView`` to a parcel at zoom 17 until every visible tile is drawn, then the parcel
-  hit-tested there), eight more views at zooms 14 and 16, the duration of each tile request
-  (Resource Timing: the archive read in HTTP Range requests) at zooms >= 14, the JS heap
-  at the first view and after browsing, and the search index's load time and heap.
+  hit-tested there), nine more views at zooms 14, 15 and 16 (the summary grid below the
+  layer's full-detail zoom), the duration of each tile request at zooms >= 14 (Resource
+  Timing, startTime -> responseEnd: the archive read in HTTP Range requests, including
+  the wait for one of the browser's six connections) and its parts (queued, server,
+  body), the time to draw a tile again from data already read, the JS heap at the first
+  view and after browsing, the first search (a parcel's name typed until it is listed:
+  the gzipped index fetched, inflated, parsed and scanned), the search index's heap;
+* the archive's tiles at zooms 14 and 15: how many, bytes and features per tile.
 
 The synthetic layer is written :data:`WRITE_CHUNK` parcels at a time (10 M parcels are
 ~4.5 GB of GeoJSON), byte for byte what ``compare.write_atlas`` writes whole: checked on
@@ -49,7 +54,10 @@ import compare
 import tomli_w
 
 STREET_ZOOM = 17
-DETAIL_VIEWS = 8  # street-level views visited for the tile timings (zooms 14 and 16)
+#: Views visited after the street-level one, in turn at these zooms (three each): the tile
+#: timings are those of all these views' requests.
+VIEW_ZOOMS = (14, 15, 16)
+DETAIL_VIEWS = 9
 
 
 #: Parcels generated and written at a time.
@@ -266,6 +274,58 @@ def centre(i: int, n: int) -> tuple[float, float]:
     return lat, lon
 
 
+# Every visible tile drawn again from the tiles already read (no request, no decoding), one
+# after another without protomaps-leaflet's stagger: milliseconds per tile.
+REDRAW = """() => {
+  var t = geomap.layers.layer0.host.tiles, keys = Object.keys(t._tiles), delay = t.tileDelay;
+  t.tileDelay = 0;
+  var started = performance.now();
+  return Promise.all(keys.map(function (k) {
+    var c = t._wrapCoords(t._keyToTileCoords(k));
+    return t.renderTile(c, t._tiles[k].el, t._tileCoordsToKey(c));
+  })).then(function () { t.tileDelay = delay; return [keys.length, performance.now() - started]; });
+}"""
+
+# Each tile request's Resource Timing: the duration (startTime -> responseEnd, which holds
+# the wait for one of the browser's six connections to the server), its parts and size.
+TIMINGS = """() => performance.getEntriesByType('resource')
+  .filter(e => e.name.endsWith('.pmtiles'))
+  .map(e => [e.duration, e.requestStart - e.startTime, e.responseStart - e.requestStart,
+             e.responseEnd - e.responseStart, e.encodedBodySize])"""
+
+
+def p95(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)] if ordered else None
+
+
+def tile_contents(archive: Path, zoom: int, sample: int = 40) -> dict[str, Any]:
+    """Size (bytes as stored, gzip) and features of up to ``sample`` tiles of ``zoom``
+    around the middle of the archive's tiles there."""
+    import gzip
+
+    import mapbox_vector_tile
+    from pmtiles.reader import MmapSource, Reader, all_tiles
+
+    with archive.open("rb") as fh:
+        reader = Reader(MmapSource(fh))
+        coords = sorted(c for c, _ in all_tiles(reader.get_bytes) if c[0] == zoom)
+        middle = coords[len(coords) // 2 - sample // 2 : len(coords) // 2 + sample // 2]
+        sizes, counts = [], []
+        for z, x, y in middle:
+            data = reader.get(z, x, y)
+            sizes.append(len(data))
+            layers = mapbox_vector_tile.decode(gzip.decompress(data))
+            counts.append(sum(len(v["features"]) for v in layers.values()))
+    return {
+        "zoom": zoom,
+        "tiles": len(coords),
+        "bytes_median": statistics.median(sizes) if sizes else None,
+        "features_median": statistics.median(counts) if counts else None,
+        "features_max": max(counts, default=None),
+    }
+
+
 def go(page: Any, i: int, n: int, zoom: int) -> float:
     """Seconds from setView to every visible tile drawn (two frames after)."""
     lat, lon = centre(i, n)
@@ -287,6 +347,7 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     page.evaluate(DRAWN)
     first_view_s = time.perf_counter() - started
     first_zoom = page.evaluate("geomap.map.getZoom()")
+    detail = page.evaluate("geomap.layers.layer0.data.tiles.minZoom")
     heap_first_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
     rng = random.Random(18)
     page.evaluate(
@@ -296,36 +357,63 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     street_s = go(page, feature, n, STREET_ZOOM)
     lat, lon = centre(feature, n)
     hit = page.evaluate(f"geomap.layers.layer0.host.hitAt(L.latLng({lat}, {lon}))")
-    views = [go(page, rng.randrange(n), n, 14 + 2 * (k % 2)) for k in range(DETAIL_VIEWS)]
-    durations = page.evaluate(
-        "performance.getEntriesByType('resource').filter(e => e.name.endsWith('.pmtiles'))"
-        ".map(e => e.duration)"
-    )
+    views: dict[str, list[float]] = {str(z): [] for z in VIEW_ZOOMS}
+    redraw: dict[str, float] = {}
+    for k in range(DETAIL_VIEWS):
+        zoom = VIEW_ZOOMS[k % len(VIEW_ZOOMS)]
+        views[str(zoom)].append(go(page, rng.randrange(n), n, zoom))
+        if zoom >= detail and str(zoom) not in redraw:
+            count, ms = page.evaluate(REDRAW)
+            redraw[str(zoom)] = ms / max(count, 1)
+    timings = page.evaluate(TIMINGS)
+    durations = [t[0] for t in timings]
     heap_browsed_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
-    started = time.perf_counter()
+    # The first search: a parcel's name typed until it is listed (the index fetched,
+    # inflated and parsed, then the names scanned).
+    target = rng.randrange(n)
+    villages = compare.VILLAGES
+    name = f"{villages[target % len(villages)]}{target // len(villages) + 1}号地块"
     index_error = None
+    started = time.perf_counter()
     try:
-        page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
-        index_s: float | None = time.perf_counter() - started
+        page.fill(".gm-search input", name)
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('.gm-search-results .gm-search-name')]"
+            ".some(e => e.textContent === n)",
+            arg=name,
+            timeout=600_000,
+        )
+        first_search_s: float | None = time.perf_counter() - started
         heap_index_mb: float | None = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
     except Exception as exc:  # e.g. a tab out of memory on 10 M names: keep the rest
-        index_s = heap_index_mb = None
+        first_search_s = heap_index_mb = None
         index_error = " ".join(str(exc).split())[:300]
     page.close()
-    durations.sort()
-    p95 = durations[max(0, round(0.95 * len(durations)) - 1)] if durations else None
+
+    def part(k: int) -> dict[str, float | None]:
+        values = [t[k] for t in timings]
+        return {"median": statistics.median(values) if values else None, "p95": p95(values)}
+
     return {
         "first_view_s": first_view_s,
         "first_view_zoom": first_zoom,
+        "detail_zoom": detail,
         "street_zoom_s": street_s,
         "street_hit_ok": hit == feature,
-        "views_z14_z16_s": views,
+        "views_s": views,
         "tile_requests_z14plus": len(durations),
         "tile_ms_median": statistics.median(durations) if durations else None,
-        "tile_ms_p95": p95,
+        "tile_ms_p95": p95(durations),
+        # startTime -> requestStart: waiting for a connection (six per server in HTTP/1.1);
+        # requestStart -> responseStart: the server; responseStart -> responseEnd: the body.
+        "tile_ms_queued": part(1),
+        "tile_ms_server": part(2),
+        "tile_ms_body": part(3),
+        "tile_bytes_median": part(4)["median"],
+        "redraw_ms_per_tile": redraw,
+        "first_search_s": first_search_s,
         "heap_first_view_mb": heap_first_mb,
         "heap_browsed_mb": heap_browsed_mb,
-        "search_index_s": index_s,
         "heap_with_search_index_mb": heap_index_mb,
         "search_index_error": index_error,
     }
@@ -361,6 +449,7 @@ def main(argv: list[str] | None = None) -> None:
         python["search_index_mb"] = (folder / "layer0.search.json.gz").stat().st_size / 1e6
         copies = list((atlas / "layers" / ".cache").glob("*.parquet"))
         python["copy_gb"] = copies[0].stat().st_size / 1e9 if copies else None
+        python["tiles_at_zoom"] = [tile_contents(folder / "layer0.pmtiles", z) for z in (14, 15)]
         partial = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-{args.size}.json"
         partial.write_text(json.dumps({"size": args.size, **python}) + "\n", encoding="utf-8")
         compare.log(f"render {python['render_s']:.1f} s (tiles {python['tiles_s']:.1f} s)")

@@ -18,6 +18,8 @@ CELL = 0.0004  # degrees between parcel centres (~40 m)
 PRIVATE_MARK = "SECRET-"  # every private value starts with this
 #: The name of parcel 5: markup that would run script if any page put it into innerHTML.
 XSS = '<img src=x onerror="window.__pwned=1">{{ 6*7 }}'
+#: The name of parcel 6: a spreadsheet formula, which a CSV download must neutralise.
+FORMULA = '=HYPERLINK("http://x","6")'
 
 
 def parcels(n: int, seed: int = 18, cell: float = CELL) -> gpd.GeoDataFrame:
@@ -32,7 +34,7 @@ def parcels(n: int, seed: int = 18, cell: float = CELL) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "code": [f"T{k:06d}" for k in i],
-            "name": [XSS if k == 5 else f"试验{k}号地块" for k in i],
+            "name": [{5: XSS, 6: FORMULA}.get(k, f"试验{k}号地块") for k in i],
             "value": np.round(rng.uniform(1, 500, n), 2),
             "status": rng.choice(["在建", "完工", "计划"], n),
             "owner": [f"{PRIVATE_MARK}{k}" for k in i],

@@ -5,6 +5,8 @@ opened from disk, the page says in Chinese how to serve it. No request leaves th
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 from helpers import run
-from parcels_atlas import PRIVATE_MARK, XSS, add_blocks, build
+from parcels_atlas import FORMULA, PRIVATE_MARK, XSS, add_blocks, build
 
 pytestmark = pytest.mark.browser
 N = 3000
@@ -147,6 +149,115 @@ def test_legend_class_off_hides_parcels_and_search_finds_one(
     page.click(".gm-search-results li")
     page.wait_for_selector(".leaflet-popup .gm-popup")
     assert gdf["code"][2345] in page.text_content(".leaflet-popup .gm-popup")
+    assert seen["outside"] == [] and seen["errors"] == []
+    page.close()
+
+
+def in_view(page: Any, gdf: Any) -> tuple[set[str], set[str]]:
+    """The codes of the parcels whose box meets the map's view, and of those within 2 m
+    of its edges (where the tiles' 1/4096 quantisation may decide either way)."""
+    s, w, n, e = page.evaluate(
+        "(() => { const b = geomap.map.getBounds();"
+        " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; })()"
+    )
+    b = gdf.geometry.bounds
+    d = 2e-5  # about 2 m
+
+    def meets(pad: float) -> Any:
+        return (b.maxx >= w - pad) & (b.minx <= e + pad) & (b.maxy >= s - pad) & (b.miny <= n + pad)
+
+    near = meets(d) & ~meets(-d)
+    return set(gdf["code"][meets(0)]), set(gdf["code"][near])
+
+
+def listed(page: Any) -> tuple[list[list[str]], bytes]:
+    """The list's CSV download: its rows (header first) and bytes."""
+    with page.expect_download() as info:
+        page.click("[data-geomap=list-csv]")
+    raw = Path(info.value.path()).read_bytes()
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig")))), raw
+
+
+def view_without_edge_cases(page: Any, gdf: Any, i: int, zoom: int) -> set[str]:
+    """Centre the view near parcel i (moved a little until no parcel lies within 2 m of
+    its edges); the codes of the parcels in it."""
+    for k in range(20):
+        page.evaluate(
+            f"(() => {{ const p = geomap.layers.layer0.host.pointOf({i});"
+            f" geomap.map.setView([p.lat + {k} * 0.0003, p.lng + {k} * 0.0005], {zoom},"
+            " {animate: false}); })()"
+        )
+        inside, near = in_view(page, gdf)
+        if not near:
+            page.evaluate("geomap.list.settled()")
+            return inside
+    raise AssertionError("no view without parcels on its edges")
+
+
+def test_the_list_holds_the_parcels_in_view(browser: Any, served: tuple[str, Path, Any]) -> None:
+    url, _, gdf = served
+    page, seen = open_served(browser, url)
+    host = "geomap.layers.layer0.host"
+    detail = page.evaluate("geomap.layers.layer0.data.tiles.minZoom")
+    # Below the full-detail zoom the list says how far to zoom in, and a button does it.
+    page.evaluate(f"geomap.map.setZoom({detail - 1}, {{animate: false}})")
+    page.click("[data-geomap=list-toggle]")
+    note = page.wait_for_selector("[data-geomap=list-note]", state="visible")
+    assert (
+        f"请放大到第 {detail} 级" in note.text_content() and "还需放大 1 级" in note.text_content()
+    )
+    page.click("[data-geomap=list-zoom]")
+    page.wait_for_function(
+        "document.querySelector('.gm-list-title').textContent.includes('当前视图内')"
+    )
+    assert page.evaluate("geomap.map.getZoom()") == detail
+    assert not page.is_visible("[data-geomap=list-note]")
+    # At zoom 15 around parcel 5 (whose name is markup) and parcel 6 (a formula): the rows
+    # are exactly the parcels in view, read from the tiles, and follow the view.
+    page.evaluate(f"new Promise(r => {host}.searchNames(r))")
+    for i, zoom in ((5, 15), (1500, 14), (2900, 15)):
+        inside = view_without_edge_cases(page, gdf, i, zoom)
+        assert f"当前视图内 {len(inside):,} 项" in page.text_content(".gm-list-title")
+        table, raw = listed(page)
+        assert table[0] == ["名称", "编码", "收入（万元）"]
+        codes = [r[1] for r in table[1:]]
+        assert sorted(codes) == sorted(inside) and len(codes) == len(set(codes)), i
+        assert PRIVATE_MARK.encode() not in raw
+        rows = {r[1]: r for r in table[1:]}
+        code = gdf["code"][i]
+        assert rows[code][0] == {5: XSS, 6: FORMULA}.get(i, gdf["name"][i])
+        assert float(rows[code][2]) == gdf["value"][i]
+        if i == 5:
+            # The formula is neutralised in the CSV; the markup stays text in the row.
+            assert rows[gdf["code"][6]][0] == "'" + FORMULA
+            cell = page.text_content(f"[data-geomap=list] [data-geomap-key={code}] .gm-list-cell")
+            assert cell == XSS
+    assert page.evaluate("window.__pwned") is None
+    # Filters apply: a facet chip off drops its parcels from the list.
+    status = gdf["status"][2900]
+    page.click(f".gm-facets [data-geomap=facet][data-value='{status}']")
+    page.evaluate("geomap.list.settled()")
+    table, _ = listed(page)
+    kept = gdf[gdf["code"].isin(inside) & (gdf["status"] != status)]
+    assert sorted(r[1] for r in table[1:]) == sorted(kept["code"])
+    page.click(f".gm-facets [data-geomap=facet][data-value='{status}']")
+    page.evaluate("geomap.list.settled()")
+    # Sorted by 收入, then a click on a row zooms to that parcel and opens its popup.
+    page.click(".gm-list-header button:has-text('收入')")
+    values = page.eval_on_selector_all(
+        "[data-geomap=list] [data-geomap-key]", "rs => rs.map(r => r.children[2].textContent)"
+    )
+    numbers = [float(v.replace(",", "").replace("万元", "").strip()) for v in values]
+    assert numbers == sorted(numbers) and len(numbers) == len(inside)
+    code = page.get_attribute(
+        "[data-geomap=list] [data-geomap-key]:nth-child(3)", "data-geomap-key"
+    )
+    j = int(gdf.index[gdf["code"] == code][0])
+    page.click(f"[data-geomap=list] [data-geomap-key={code}]")
+    popup = page.wait_for_selector(".leaflet-popup .gm-popup")
+    assert code in popup.text_content() and gdf["name"][j] in popup.text_content()
+    assert page.evaluate("geomap.map.getZoom()") > 15
+    assert page.evaluate(f"{host}.hitAt(geomap.map.getCenter())") == j
     assert seen["outside"] == [] and seen["errors"] == []
     page.close()
 

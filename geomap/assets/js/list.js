@@ -5,8 +5,15 @@
  * neutralised; only the page's public fields, illustrative columns marked （示意）).
  * Long lists are virtualised: only the rows in sight are in the DOM.
  *
+ * A layer drawn from vector tiles (tiles.js) has no values in the page: its list holds the
+ * features whose box meets the current view, read from the view's tiles, from the layer's
+ * full-detail zoom up, and follows the view (as a GIS's "features visible on map" table);
+ * below that zoom it says how far to zoom in (the summary grid is not listed: its cells are
+ * not features) and offers a button that zooms there.
+ *
  * Hooks: data-geomap="list-toggle" (the button), "list" (the panel; each row carries
- * data-geomap-key, the feature's key), "list-csv" (the download button).
+ * data-geomap-key, the feature's key), "list-csv" (the download button), "list-note" and
+ * "list-zoom" (a tiled layer below its full-detail zoom).
  */
 (function (lib) {
   "use strict";
@@ -76,6 +83,21 @@
     head.appendChild(title);
     head.appendChild(csv);
     head.appendChild(close);
+    // Under a tiled layer's full-detail zoom: what to do, and a button that does it.
+    var note = el("div", "gm-list-note");
+    note.setAttribute("data-geomap", "list-note");
+    note.style.display = "none";
+    var noteText = el("div");
+    var zoomIn = el("button", "gm-list-zoom", "放大到可列出的级别");
+    zoomIn.type = "button";
+    zoomIn.setAttribute("data-geomap", "list-zoom");
+    zoomIn.addEventListener("click", function () {
+      if (current.entry && current.entry.data.tiles) {
+        map.setZoom(current.entry.data.tiles.minZoom, { animate: false });
+      }
+    });
+    note.appendChild(noteText);
+    note.appendChild(zoomIn);
     var table = el("div", "gm-list-table");
     var header = el("div", "gm-list-row gm-list-header");
     var scroller = el("div", "gm-list-scroll");
@@ -86,6 +108,7 @@
     table.appendChild(header);
     table.appendChild(scroller);
     panel.appendChild(head);
+    panel.appendChild(note);
     panel.appendChild(table);
     map.getContainer().appendChild(panel);
     L.DomEvent.disableClickPropagation(panel);
@@ -152,12 +175,56 @@
       });
     }
 
+    function show(entry, rows, text) {
+      current.rows = rows;
+      current.cols = columnsOf(entry.data);
+      if (current.cols.indexOf(current.sortBy) < 0) current.sortBy = -1;
+      title.textContent = text;
+      sortRows();
+      renderHeader();
+      scroller.scrollTop = 0;
+      renderRows();
+    }
+
+    // A tiled layer's values are in its tiles: the list holds the features in the view,
+    // read from the view's tiles from the full-detail zoom up (refreshed after each move);
+    // below it, a note on how far to zoom in and a button that does. `asked` drops answers
+    // overtaken by a later refresh.
+    var asked = 0, settled = Promise.resolve();
+    function refreshTiled(entry) {
+      var ld = entry.data, mine = ++asked, answered;
+      settled = new Promise(function (resolve) { answered = resolve; });
+      entry.host.featuresInView(function (found) {
+        answered();
+        if (mine !== asked || current.entry !== entry || !open) return;
+        note.style.display = found.rows ? "none" : "";
+        zoomIn.style.display = found.below ? "" : "none";
+        if (found.unreadable) {
+          noteText.textContent = "「" + ld.title + "」的要素在矢量切片中，本地直接打开时无法读取，" +
+            "清单不可用：请在图集目录运行 geomap serve 后用浏览器打开。";
+          show(entry, [], "清单 · " + ld.title + "（需 geomap serve）");
+          return;
+        }
+        if (found.rows) {
+          show(entry, found.rows, "清单 · " + ld.title + "（当前视图内 " +
+               found.rows.length.toLocaleString("zh-CN") + " 项）");
+          return;
+        }
+        var z = Math.round(map.getZoom()), need = ld.tiles.minZoom;
+        noteText.textContent = "「" + ld.title + "」共 " + ld.tiles.count.toLocaleString("zh-CN") +
+          " 个" + ld.tiles.unit + "，清单列出当前视图内的" + ld.tiles.unit + "：请放大到第 " + need +
+          " 级或以上（当前第 " + z + " 级，还需放大 " + Math.max(need - z, 1) + " 级）。";
+        show(entry, [], "清单 · " + ld.title + "（请放大后查看）");
+      });
+    }
+
     // Rebuild from the topmost layer and its filter (keeps the sort column if it still exists).
     function refresh() {
       if (!open) return;
       var entry = topmostEntry(map, state);
       if (entry !== current.entry) { current.sortBy = -1; current.desc = false; }
       current.entry = entry;
+      note.style.display = "none";
       if (!entry) {
         title.textContent = "清单：没有可列出的图层";
         current.rows = [];
@@ -165,16 +232,10 @@
         renderRows();
         return;
       }
+      if (entry.data.tiles) { refreshTiled(entry); return; }
       var ld = entry.data, rows = [];
       for (var i = 0; i < ld.cls.length; i++) if (filters.shown(entry, i)) rows.push(i);
-      current.rows = rows;
-      current.cols = columnsOf(ld);
-      if (current.cols.indexOf(current.sortBy) < 0) current.sortBy = -1;
-      title.textContent = "清单 · " + ld.title + "（" + rows.length + " 项）";
-      sortRows();
-      renderHeader();
-      scroller.scrollTop = 0;
-      renderRows();
+      show(entry, rows, "清单 · " + ld.title + "（" + rows.length + " 项）");
     }
 
     function toCsv() {
@@ -214,11 +275,15 @@
     close.addEventListener("click", function () { setOpen(false); });
     filters.onChange(function () { refresh(); });
     map.on("overlayadd overlayremove", refresh);
+    // The features in view of a tiled layer change with the view.
+    map.on("moveend", function () { if (current.entry && current.entry.data.tiles) refresh(); });
 
     return {
       toggle: function () { setOpen(!open); return open; },
       refresh: refresh,
       csv: toCsv,
+      // Resolves once the latest listing of a tiled layer is shown (for tests).
+      settled: function () { return settled; },
       isOpen: function () { return open; }
     };
   }

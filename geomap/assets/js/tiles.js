@@ -28,50 +28,86 @@
     return true;
   }
 
-  function symbolizer(ld, st) {
-    if (ld.geom === "point") {
-      return new protomapsL.CircleSymbolizer({
-        radius: st.radius || 5, fill: st.fillColor || st.color, stroke: st.color,
-        width: st.weight || 0.5, opacity: st.fillOpacity === undefined ? 0.9 : st.fillOpacity
-      });
-    }
-    if (ld.geom === "line") {
-      return new protomapsL.LineSymbolizer({
-        color: st.color, width: st.weight || 2, opacity: st.opacity === undefined ? 0.9 : st.opacity
-      });
-    }
-    return new protomapsL.PolygonSymbolizer({
-      fill: st.fill === false ? "rgba(0,0,0,0)" : st.fillColor,
-      opacity: st.fill === false ? 1 : st.fillOpacity,
-      stroke: st.color, width: st.weight === undefined ? 1 : st.weight
-    });
+  // Drawing. protomaps-leaflet calls a rule's symbolizer once per tile (before) and then
+  // once per feature (draw); its own symbolizers fill and stroke every feature on its own,
+  // tens of thousands of canvas calls per view. Here a class's features are added to one
+  // path (Batch) that the next rule (Flush, which matches no feature) fills and strokes
+  // once per tile, as Leaflet's canvas renderer does with a style's paths: the same look
+  // (fill at fillOpacity, outline at opacity, round joins), a fraction of the time.
+  function Batch(ld) {
+    this.geom = ld.geom;
+    this.any = false;
   }
+  Batch.prototype.before = function (ctx) { ctx.beginPath(); this.any = false; };
+  Batch.prototype.draw = function (ctx, geom) {
+    this.any = true;
+    for (var r = 0; r < geom.length; r++) {
+      var ring = geom[r];
+      if (this.geom === "point") {
+        for (var p = 0; p < ring.length; p++) {
+          ctx.moveTo(ring[p].x + this.radius, ring[p].y);
+          ctx.arc(ring[p].x, ring[p].y, this.radius, 0, 2 * Math.PI);
+        }
+        continue;
+      }
+      // (A polygon's rings come closed: their last point is their first.)
+      ctx.moveTo(ring[0].x, ring[0].y);
+      for (var q = 1; q < ring.length; q++) ctx.lineTo(ring[q].x, ring[q].y);
+    }
+  };
 
-  // One paint rule per class (and one for features without data): a constant style each,
-  // so protomaps-leaflet batches the drawing.
+  function Flush(ld, st, batch) {
+    var point = ld.geom === "point", line = ld.geom === "line";
+    batch.radius = st.radius || 5;
+    this.fill = !line && st.fill !== false;
+    this.fillColor = st.fillColor || st.color;
+    this.fillOpacity = st.fillOpacity === undefined ? (point ? 0.9 : 0.2) : st.fillOpacity;
+    this.weight = st.weight === undefined ? (line ? 2 : point ? 0.5 : 1) : st.weight;
+    this.color = st.color;
+    this.opacity = st.opacity === undefined ? (line ? 0.9 : 1) : st.opacity;
+    this.dash = st.dashArray ? String(st.dashArray).split(/[ ,]+/).map(Number) : [];
+    this.batch = batch;
+  }
+  Flush.prototype.before = function (ctx) {
+    if (!this.batch.any) return;
+    this.batch.any = false;
+    if (this.fill) {
+      ctx.globalAlpha = this.fillOpacity;
+      ctx.fillStyle = this.fillColor;
+      ctx.fill();
+    }
+    if (this.weight > 0 && this.color) {
+      ctx.globalAlpha = this.opacity;
+      ctx.strokeStyle = this.color;
+      ctx.lineWidth = this.weight;
+      ctx.lineJoin = "round";
+      ctx.lineCap = "round";
+      ctx.setLineDash(this.dash);
+      ctx.stroke();
+    }
+    ctx.beginPath();
+  };
+  Flush.prototype.draw = function () {};
+
+  function never() { return false; }
+
+  // Two rules per class (and for features without data): its features into a path, then
+  // that path drawn.
   function paintRules(ld) {
     var t = ld.tiles;
     var styles = ld.styles.map(function (st, k) { return [k, st]; });
     styles.push([-1, ld.noData]);
     var rules = [];
     styles.forEach(function (pair) {
-      var k = pair[0], sym = symbolizer(ld, pair[1]);
+      var k = pair[0], batch = new Batch(ld);
       rules.push({
-        dataLayer: t.layer, symbolizer: sym,
+        dataLayer: t.layer, symbolizer: batch,
         filter: function (z, f) {
           var c = f.props._c === undefined ? -1 : f.props._c;
           return c === k && shownProps(ld, f.props);
         }
       });
-      // An outlined polygon keeps its outline when its class has a line of its own.
-      if (ld.geom === "polygon" && pair[1].weight !== 0) {
-        rules.push({
-          dataLayer: t.layer,
-          symbolizer: new protomapsL.LineSymbolizer({ color: pair[1].color,
-            width: pair[1].weight === undefined ? 1 : pair[1].weight, opacity: pair[1].opacity || 0.9 }),
-          filter: rules[rules.length - 1].filter
-        });
-      }
+      rules.push({ dataLayer: t.layer, symbolizer: new Flush(ld, pair[1], batch), filter: never });
     });
     return rules;
   }
@@ -217,16 +253,115 @@
       loading.then(done, function () {});
     }
 
+    // A point inside each feature last listed (featuresInView), in world pixels at zoom z,
+    // and its box there: a list row zooms to it and opens its popup without the index.
+    var located = { z: 0, at: {} };
+    function unproject(x, y) { return map.unproject(L.point(x, y), located.z); }
+
+    // The features shown (filters apply) whose box meets the map's view, read from the tiles
+    // of the view at the zoom drawn (protomaps-leaflet's cache, or fetched), their fields
+    // copied into ld.values: done({rows: [i, ...]}), in tile order. Below the full-detail
+    // zoom, or when the tiles cannot be read: done({below: true}). Always later.
+    host.featuresInView = function (done) {
+      if (!source || !readable || !host.hasLayer(tiles) || !tiles._map || !tiles.views) {
+        var answer = !source ? { rows: [] } : readable ? { below: true } : { unreadable: true };
+        Promise.resolve().then(function () { done(answer); });
+        return;
+      }
+      var view = tiles.views.get("");
+      var z = Math.min(Math.round(map.getZoom()), t.maxZoom);
+      var k = Math.pow(2, z - map.getZoom()), pb = map.getPixelBounds();
+      var x0 = pb.min.x * k, y0 = pb.min.y * k, x1 = pb.max.x * k, y1 = pb.max.y * k;
+      var last = (1 << z) - 1, wanted = [];
+      for (var tx = Math.max(0, Math.floor(x0 / 256)); tx <= Math.min(last, Math.floor(x1 / 256)); tx++) {
+        for (var ty = Math.max(0, Math.floor(y0 / 256)); ty <= Math.min(last, Math.floor(y1 / 256)); ty++) {
+          wanted.push({ z: z, x: tx, y: ty });
+        }
+      }
+      Promise.all(wanted.map(function (c) { return view.tileCache.get(c); })).then(function (all) {
+        var boxes = {}, at = {}, rows = [];
+        all.forEach(function (data, n) {
+          var ox = wanted[n].x * 256, oy = wanted[n].y * 256;
+          (data.get(t.layer) || []).forEach(function (f) {
+            var b = f.bbox, i = f.props._i;
+            var fx0 = ox + b.minX, fy0 = oy + b.minY, fx1 = ox + b.maxX, fy1 = oy + b.maxY;
+            // The piece of a feature in one tile lies inside the feature, and the pieces in
+            // the view's tiles cover its part in the view: their boxes' union meets the view
+            // exactly when the feature's box does.
+            var box = boxes[i];
+            if (box) {
+              box[0] = Math.min(box[0], fx0); box[1] = Math.min(box[1], fy0);
+              box[2] = Math.max(box[2], fx1); box[3] = Math.max(box[3], fy1);
+              return;
+            }
+            if (!shownProps(ld, f.props)) return;
+            boxes[i] = [fx0, fy0, fx1, fy1];
+            at[i] = { f: f, ox: ox, oy: oy };
+            rows.push(i);
+          });
+        });
+        ld.fields.forEach(function (_, k) { ld.values[k] = []; });
+        var inView = [], where = {};
+        rows.forEach(function (i) {
+          var box = boxes[i];
+          if (box[2] < x0 || box[0] > x1 || box[3] < y0 || box[1] > y1) return;
+          var props = at[i].f.props;
+          ld.fields.forEach(function (_, k) {
+            var v = props["f" + k];
+            ld.values[k][i] = v === undefined ? null : v;
+          });
+          where[i] = { box: box, piece: at[i] };
+          inView.push(i);
+        });
+        located = { z: z, at: where };
+        done({ rows: inView });
+      }, function () { done({ rows: [] }); });
+    };
+
+    // A point inside feature i as listed: on its tile piece, the middle of the widest span
+    // of the horizontal line through the piece's box (a polygon), its middle vertex (a
+    // line) or the point itself.
+    function insidePoint(piece) {
+      var f = piece.f, rings = f.geom;
+      if (f.geomType === 3) {
+        var y = (f.bbox.minY + f.bbox.maxY) / 2, xs = [];
+        rings.forEach(function (ring) {
+          for (var a = 0; a < ring.length; a++) {
+            var p = ring[a], q = ring[(a + 1) % ring.length];
+            if ((p.y > y) !== (q.y > y)) xs.push(p.x + (y - p.y) * (q.x - p.x) / (q.y - p.y));
+          }
+        });
+        xs.sort(function (a, b) { return a - b; });
+        var best = -1, mid = (f.bbox.minX + f.bbox.maxX) / 2;
+        for (var s = 0; s + 1 < xs.length; s += 2) {
+          if (xs[s + 1] - xs[s] > best) { best = xs[s + 1] - xs[s]; mid = (xs[s] + xs[s + 1]) / 2; }
+        }
+        return [piece.ox + mid, piece.oy + y];
+      }
+      var line = rings[0], v = line[Math.floor(line.length / 2)];
+      return [piece.ox + v.x, piece.oy + v.y];
+    }
+
     host.restyle = function () { if (tiles._map) tiles.rerenderTiles(); };
     host.hitAt = function (latlng) { return pick(latlng); };
     host.searchNames = function (done) { loadIndex(function (d) { done(d.names); }); };
-    // A point inside feature i (from the search index, which must be loaded), and a box
-    // of 60 m around it that a search zooms to.
+    // A point inside feature i and a box that a search or a list row zooms to: from the
+    // last listing when it held i, else from the search index (which must then be loaded),
+    // a box of 60 m around the point.
     host.pointOf = function (i) {
+      var w = located.at[i];
+      if (w) {
+        if (!w.point) w.point = insidePoint(w.piece);
+        return unproject(w.point[0], w.point[1]);
+      }
       return L.latLng(index.y0 + index.points[2 * i + 1] / index.scale,
                       index.x0 + index.points[2 * i] / index.scale);
     };
-    host.boundsOf = function (i) { return host.pointOf(i).toBounds(60); };
+    host.boundsOf = function (i) {
+      var w = located.at[i];
+      if (w) return L.latLngBounds(unproject(w.box[0], w.box[3]), unproject(w.box[2], w.box[1]));
+      return host.pointOf(i).toBounds(60);
+    };
     // Call done() once feature i's fields are read from its tile (after a search zoomed in).
     host.withFeature = function (i, done) {
       var tries = 0;
