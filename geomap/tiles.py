@@ -52,12 +52,11 @@ from geomap.plan import LayerPlan
 from geomap.spec import Rollup
 from geomap.style import _palette
 
-#: A tile holds at most this many features at the full-detail zoom, so a view (20-30
+#: A tile holds at most this many features at the full-detail zoom, so that a view (20-30
 #: tiles) reads, decodes and draws at most some 25,000 features. (1 M parcels 50 m apart:
-#: full detail at z14, ~2,300 features and 85 kB a tile, parcels ~6 px wide, took 0.7-1.5 s
-#: a view with a 173-220 MB JS heap; at z15, ~600 features and 25 kB a tile, 0.25-0.6 s and
-#: 80 MB — README "Vector tiles". Parcel layers in GIS are commonly drawn from about
-#: 1:20,000, which z15 is.)
+#: z14 tiles hold ~1,680 features in ~85 kB, parcels ~6 px wide; z15 tiles ~440 in ~25 kB.
+#: Views at z14 were the slowest and the heap grew past 150 MB: README "County scale".
+#: Parcel layers in a GIS are commonly drawn from about 1:20,000, which z15 is.)
 MAX_FEATURES_PER_TILE = 1_000
 #: The full-detail zoom is never below this (a county fits in a few z10 tiles) ...
 MIN_DETAIL_ZOOM = 10
