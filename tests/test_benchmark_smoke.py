@@ -80,3 +80,18 @@ def test_crs_transform_benchmark_runs_and_checks_its_result() -> None:
         "bd09_to_wgs84",
     }
     assert result["gcj02_round_trip_max_error_m"] < 0.001
+
+
+@pytest.mark.timeout(120)
+def test_render_rss_benchmark_measures_both_renders_and_explore() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "render_rss.py"), "--size", "200"],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in ("first", "second", "explore"):
+        assert line[f"{name}_rss_mib"] > 100, name  # an interpreter with geopandas at least
+    assert 0 < line["first_rss_ratio"] < 2 and 0 < line["second_rss_ratio"] < 2
