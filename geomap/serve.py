@@ -106,6 +106,7 @@ def serve(folder: Path, host: str, port: int, ready: Callable[[str], None]) -> N
     if host in ("0.0.0.0", "::"):
         shown = socket.gethostname()
     url = f"http://{shown}:{sock.getsockname()[1]}/"
+    # http="auto" (the default): httptools, part of the extra [serve], when installed.
     config = uvicorn.Config(app(folder), log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     ready(url)
