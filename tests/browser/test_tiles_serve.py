@@ -274,6 +274,11 @@ def test_opened_from_disk_it_says_how_to_serve(
     assert opened.page.evaluate(
         "geomap.layers.layer0.host.hasLayer(geomap.layers.layer0.host.grid)"
     )
+    # The list cannot read the features either, and says how to serve the map.
+    opened.page.click("[data-geomap=list-toggle]")
+    note = opened.page.wait_for_selector("[data-geomap=list-note]", state="visible")
+    assert "geomap serve" in note.text_content() and "清单不可用" in note.text_content()
+    assert not opened.page.is_visible("[data-geomap=list-zoom]")
     assert opened.console_errors == [] and opened.failed_requests == []
 
 
