@@ -126,6 +126,17 @@ def cacheable(gdf: gpd.GeoDataFrame) -> bool:
     )
 
 
+def _publish(tmp: str, target: Path) -> None:
+    """Put the finished copy ``tmp`` in place: flushed to disk, readable as the umask
+    allows (mkstemp's 0600 would hide the copy from other users), then renamed."""
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, target)
+
+
 def write_copy(cache: Path, name: str, digest: str, gdf: gpd.GeoDataFrame) -> Path | None:
     """Write the copy of ``gdf`` (parsed from GeoJSON with sha256 ``digest``) atomically and
     remove the layer's older copies; None when the frame cannot be copied exactly."""
@@ -137,12 +148,7 @@ def write_copy(cache: Path, name: str, digest: str, gdf: gpd.GeoDataFrame) -> Pa
     os.close(fd)
     try:
         gdf.to_parquet(tmp, compression="snappy", index=None)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would hide the copy from other users
-        os.replace(tmp, target)
+        _publish(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -387,12 +393,7 @@ def stream_copy(fh: IO[bytes], cache: Path, name: str, digest: str) -> Path | No
             return None
         writer.close()
         writer = None
-        with open(tmp, "rb") as out:
-            os.fsync(out.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would hide the copy from other users
-        os.replace(tmp, target)
+        _publish(tmp, target)
     finally:
         if writer is not None:
             writer.close()
