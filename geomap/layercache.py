@@ -57,6 +57,16 @@ class LayerFile:
     crs: Any = None
 
 
+def _big(path: Path) -> bool:
+    """Whether the layer file ``path`` is big enough to be read through a copy; raises
+    DataError when the file is missing."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DataError(f"{path}: 文件不存在 (file not found)") from None
+    return size >= CACHE_MIN_BYTES
+
+
 def load_layer(path: Path, cache: Path | None = None) -> LayerFile:
     """Read the layer file ``path``; with ``cache`` (a folder), through its binary copy.
 
@@ -65,11 +75,7 @@ def load_layer(path: Path, cache: Path | None = None) -> LayerFile:
     DataError
         The file is missing or is not a GeoJSON FeatureCollection.
     """
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"{path}: 文件不存在 (file not found)") from None
-    if cache is None or size < CACHE_MIN_BYTES:
+    if not _big(path) or cache is None:
         return LayerFile(*parse_layer(_read_bytes(path), path))
     with path.open("rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -219,11 +225,7 @@ def load_outline(path: Path, cache: Path | None, min_rows: int = 0) -> Outline |
     or of types a copy cannot reproduce): read it whole with :func:`load_layer`."""
     import pyarrow.parquet as pq
 
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"{path}: 文件不存在 (file not found)") from None
-    if cache is None or size < CACHE_MIN_BYTES:
+    if not _big(path) or cache is None:
         return None
     with path.open("rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
