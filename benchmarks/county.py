@@ -28,6 +28,15 @@ Prints one JSON line and writes it to ``benchmarks/results/<date>-county-<size>.
     python benchmarks/county.py                  # 1,000,000 parcels
     python benchmarks/county.py --size 100000
     python benchmarks/county.py --size 10000000 --progress /tmp/county10m.progress
+
+``--search-only`` measures the search index alone at ``--size`` names: a small tiled map
+(:data:`SEARCH_MAP_PARCELS` parcels) is rendered, its index replaced by one of ``--size``
+names and points written by geomap's own writer (``tiles.write_index``), then through
+``geomap serve`` in Chromium: searches typed until listed (a random parcel's name, the last
+parcel's, a name that is nowhere), the JS heap after each. One JSON line, written to
+``benchmarks/results/<date>-county-search-<size>.json``.
+
+    python benchmarks/county.py --search-only --size 10000000
 """
 
 from __future__ import annotations
@@ -419,13 +428,136 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     }
 
 
+#: Parcels of the map whose search index ``--search-only`` replaces.
+SEARCH_MAP_PARCELS = 2_000
+
+
+def parcel_name(i: int) -> str:
+    villages = compare.VILLAGES
+    return f"{villages[i % len(villages)]}{i // len(villages) + 1}号地块"
+
+
+def write_big_index(atlas: Path, n: int) -> dict[str, Any]:
+    """Replace the rendered map's search index by one of ``n`` parcels (names and centres
+    of ``compare.synthetic``'s grid) written by geomap's writer; the page told its header."""
+    import re
+
+    import numpy as np
+
+    from geomap import tiles
+
+    side = math.ceil(math.sqrt(n))
+    kx = 1 / math.cos(math.radians(compare.Y0))
+    i = np.arange(n)
+    inside = np.stack(
+        [
+            compare.X0 + ((i % side) - side / 2 + 0.5) * compare.CELL * kx,
+            compare.Y0 + ((i // side) - side / 2 + 0.5) * compare.CELL,
+        ],
+        axis=1,
+    )
+    del i
+    villages = compare.VILLAGES
+
+    def names(start: int, stop: int) -> list[str | None]:
+        return [f"{villages[k % 10]}{k // 10 + 1}号地块" for k in range(start, stop)]
+
+    assert len(villages) == 10
+    path = atlas / "maps" / f"{compare.MAP}.tiles" / "layer0.search.txt.gz"
+    started = time.perf_counter()
+    header = tiles.write_index(path, inside, names)
+    written_s = time.perf_counter() - started
+    html = atlas / "maps" / f"{compare.MAP}.html"
+    text = html.read_text(encoding="utf-8")
+    header["url"] = f"{compare.MAP}.tiles/layer0.search.txt.gz"
+    text, k = re.subn(r'"search":\{[^{}]*\}', lambda _: '"search":' + json.dumps(header), text)
+    assert k == 1, "the page's search header was not found"
+    html.write_text(text, encoding="utf-8")
+    return {
+        "index_write_s": written_s,
+        "index_gz_mb": path.stat().st_size / 1e6,
+        "index_text_mb": header["bytes"] / 1e6,
+    }
+
+
+def measure_search(browser: Any, url: str, n: int) -> dict[str, Any]:
+    """Searches typed into the box until listed, each timed, the JS heap after each."""
+    page = browser.new_page(viewport=compare.VIEWPORT)
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(url) else route.abort(),
+    )
+    page.goto(url + f"{compare.MAP}.html")
+    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=120_000)
+    page.evaluate(DRAWN)
+    out: dict[str, Any] = {
+        "streamed": page.evaluate("geomap.layers.layer0.host.searchStreamed()"),
+        "heap_before_mb": page.evaluate("performance.memory.usedJSHeapSize") / 1e6,
+    }
+    target = random.Random(18).randrange(n)
+    for what, query, want in [
+        ("first_search", parcel_name(target), parcel_name(target)),
+        ("again", parcel_name(target), parcel_name(target)),
+        ("last", parcel_name(n - 1), parcel_name(n - 1)),
+        ("nowhere", "不存在的地块", None),
+        ("many", "号地块", parcel_name(0)),
+    ]:
+        page.fill(".gm-search input", "")
+        started = time.perf_counter()
+        page.fill(".gm-search input", query)
+        page.wait_for_function(
+            "w => [...document.querySelectorAll('.gm-search-results li')].some(e => w === null"
+            " ? e.textContent === '未找到' : e.querySelector('.gm-search-name') &&"
+            " e.querySelector('.gm-search-name').textContent === w)",
+            arg=want,
+            timeout=600_000,
+        )
+        out[f"{what}_s"] = time.perf_counter() - started
+        out[f"{what}_heap_mb"] = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    out["target"] = target
+    page.close()
+    return out
+
+
+def search_only(size: int) -> dict[str, Any]:
+    from geomap.atlas import Atlas
+    from geomap.freshness import RenderOptions
+    from geomap.render import render_map
+
+    with tempfile.TemporaryDirectory(prefix="geomap-county-search-") as tmp:
+        atlas = Path(tmp) / "atlas"
+        write_tiled_atlas(atlas, SEARCH_MAP_PARCELS)
+        render_map(Atlas(atlas), compare.MAP, RenderOptions(force=True))
+        compare.log(f"{dt.datetime.now(dt.UTC):%H:%M:%S} writing an index of {size} names")
+        python = write_big_index(atlas, size)
+        compare.log(f"index written in {python['index_write_s']:.1f} s; searching")
+        proc, url = serve(atlas)
+        try:
+            with compare.chromium() as browser:
+                compare.warm_up(browser)
+                figures = measure_search(browser, url, size)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    return {"size": size, "load_average": os.getloadavg(), **python, **figures}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--timeout", type=float, default=7200)
     parser.add_argument("--progress", type=Path, help="append the render's progress here")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--search-only", action="store_true", help="the search index alone")
     args = parser.parse_args(argv)
+    if args.search_only:
+        result = search_only(args.size)
+        result["when"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        line = json.dumps(result)
+        print(line)
+        out = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-search-{args.size}.json"
+        out.write_text(line + "\n", encoding="utf-8")
+        return
     if args.worker:
         worker(args.worker, args.progress)
         return
@@ -446,7 +578,7 @@ def main(argv: list[str] | None = None) -> None:
         python["archive_mb"] = (folder / "layer0.pmtiles").stat().st_size / 1e6
         python["html_mb"] = (atlas / "maps" / f"{compare.MAP}.html").stat().st_size / 1e6
         python["layer_gb"] = size_gb
-        python["search_index_mb"] = (folder / "layer0.search.json.gz").stat().st_size / 1e6
+        python["search_index_mb"] = (folder / "layer0.search.txt.gz").stat().st_size / 1e6
         copies = list((atlas / "layers" / ".cache").glob("*.parquet"))
         python["copy_gb"] = copies[0].stat().st_size / 1e9 if copies else None
         python["tiles_at_zoom"] = [tile_contents(folder / "layer0.pmtiles", z) for z in (14, 15)]

@@ -70,11 +70,24 @@ class SeriesData(TypedDict):
     fields: list[int]  #: field index of each year's values
 
 
+class SearchData(TypedDict):
+    """A tiled layer's search index (:func:`geomap.tiles.write_search_index`): gzipped text,
+    one line per feature, ``<name>\\t<x>\\t<y>``, points as integer steps of 1/scale degree
+    from (x0, y0)."""
+
+    url: str  #: the index file, relative to the page
+    x0: float
+    y0: float
+    scale: int
+    count: int  #: lines (features)
+    bytes: int  #: its size uncompressed: the page keeps a small index, streams a large one
+
+
 class TileData(TypedDict):
     """A layer drawn from vector tiles beside the page (:mod:`geomap.tiles`)."""
 
     url: str  #: the PMTiles archive, relative to the page ("" when the layer is empty)
-    search: str  #: the search index (names, points), relative to the page ("" when empty)
+    search: SearchData | None  #: the search index (names, points); None when empty
     layer: str  #: the MVT layer name in the archive
     minZoom: int  #: full detail (every feature) from this zoom; the summary grid below it
     maxZoom: int  #: the deepest tiles (over-zoomed beyond)

@@ -106,7 +106,12 @@ def render_parts(
         digest_meta=(INPUTS_META, digest),
         online=options.online,
         cluster=cluster,
-        tiles=tuple(f for t in tiles.values() for f in (t["url"], t["search"]) if f),
+        tiles=tuple(
+            f
+            for t in tiles.values()
+            for f in (t["url"], t["search"]["url"] if t["search"] else "")
+            if f
+        ),
     )
 
 

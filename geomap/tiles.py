@@ -47,7 +47,7 @@ from geomap.chunks import CHUNK
 from geomap.errors import GeomapError
 from geomap.geojson_io import geometries_json
 from geomap.join import rollup
-from geomap.payload import TileData, column_values, script_json
+from geomap.payload import SearchData, TileData, column_values
 from geomap.plan import LayerPlan
 from geomap.spec import Rollup
 from geomap.style import _palette
@@ -279,10 +279,6 @@ def grid_breaks(counts: list[int], k: int = 5) -> list[int]:
     return sorted({math.ceil(float(q)) for q in qs})
 
 
-#: Search-index points are quantised to this many units per degree (1e-5°: about 1 m).
-INDEX_SCALE = 100_000
-
-
 @dataclass
 class _Scan:
     """What streaming a layer leaves behind: per feature its bounds and a point inside it
@@ -341,50 +337,66 @@ def _scan(
 #: Search-index points are quantised to this many units per degree (1e-5°: about 1 m).
 INDEX_SCALE = 100_000
 
+#: How a name is written in the search index (its lines are tab-separated fields): a
+#: backslash, tab, newline or CR becomes a two-character escape.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-def write_search_index(lp: LayerPlan, inside: np.ndarray, path: Path) -> None:
-    """The page's search index (fetched at the first search), gzipped: each feature's name
-    and a point inside it (``inside``, NaN for none), as integer steps of 1e-5° from
-    (x0, y0), so 1 M features stay small. Written a batch at a time."""
+
+def index_lines(names: list[str | None], steps: np.ndarray, ok: np.ndarray) -> bytes:
+    """Search-index lines ``<name>\\t<x>\\t<y>\\n`` (UTF-8) of some features: each name
+    escaped (a null name an empty field), its point as integer steps (empty fields when
+    ``ok`` is false: no point)."""
+    xs, ys = steps[:, 0].tolist(), steps[:, 1].tolist()
+    lines = [
+        f"{'' if n is None else n.translate(_ESCAPES)}\t{x}\t{y}\n"
+        if good
+        else f"{'' if n is None else n.translate(_ESCAPES)}\t\t\n"
+        for n, x, y, good in zip(names, xs, ys, ok.tolist(), strict=True)
+    ]
+    return "".join(lines).encode("utf-8")
+
+
+def write_search_index(lp: LayerPlan, inside: np.ndarray, path: Path) -> SearchData:
+    """The page's search index of a tiled layer (:func:`write_index`): each feature's name
+    (public fields only: none when the name field is private) and ``inside``."""
     name = lp.meta.name_field
+    column = lp.frame[name] if name in lp.visible else None
+
+    def names(start: int, stop: int) -> list[str | None]:
+        if column is None:
+            return [None] * (stop - start)
+        return [None if v is None else str(v) for v in column_values(column.iloc[start:stop])]
+
+    return write_index(path, inside, names)
+
+
+def write_index(
+    path: Path, inside: np.ndarray, names: Callable[[int, int], list[str | None]]
+) -> SearchData:
+    """A search index, gzipped UTF-8 text, one line per feature in feature order
+    (:func:`index_lines`): its name (``names(start, stop)`` gives those of features start to
+    stop) and a point inside it (``inside``, NaN for none) as integer steps of
+    1/:data:`INDEX_SCALE` degree from (x0, y0). The page scans it (``assets/js/tiles.js``):
+    whole and kept when small, streamed per search when large. Written :data:`CHUNK`
+    features at a time (10 M names are never one list). Returns the page's header."""
     present = ~np.isnan(inside[:, 0])
     x0 = float(np.floor(inside[present, 0].min())) if present.any() else 0.0
     y0 = float(np.floor(inside[present, 1].min())) if present.any() else 0.0
-    # gzip: 1 M names and points are ~38 MB of JSON; the page inflates it itself (a static
-    # server sends no Content-Encoding for it).
+    size = 0
+    # gzip: the page inflates it itself (a static server sends no Content-Encoding for it).
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
     with path.open("wb") as out:
-
-        def write(data: bytes) -> None:
-            out.write(packer.compress(data))
-
-        def items(parts: Any) -> None:
-            first = True
-            for part in parts:
-                if part:
-                    write((b"" if first else b",") + script_json(part)[1:-1])
-                    first = False
-
-        write(script_json({"x0": x0, "y0": y0, "scale": INDEX_SCALE})[:-1] + b',"names":[')
-        if name in lp.visible:
-            column = lp.frame[name]
-            items(
-                [None if v is None else str(v) for v in column_values(column.iloc[s : s + CHUNK])]
-                for s in range(0, len(column), CHUNK)
-            )
-        write(b'],"points":[')
-
-        def steps(s: int) -> list[int]:
+        for s in range(0, len(inside), CHUNK):
             part = inside[s : s + CHUNK]
             ok = ~np.isnan(part[:, 0])
-            out = np.zeros((len(part), 2), dtype=np.int64)
-            out[ok] = np.round((part[ok] - [x0, y0]) * INDEX_SCALE)
-            numbers: list[int] = out.reshape(-1).tolist()
-            return numbers
-
-        items(steps(s) for s in range(0, len(inside), CHUNK))
-        write(b"]}")
+            steps = np.zeros((len(part), 2), dtype=np.int64)
+            steps[ok] = np.round((part[ok] - [x0, y0]) * INDEX_SCALE)
+            data = index_lines(names(s, s + len(part)), steps, ok)
+            size += len(data)
+            out.write(packer.compress(data))
         out.write(packer.flush())
+    count = len(inside)
+    return {"url": "", "x0": x0, "y0": y0, "scale": INDEX_SCALE, "count": count, "bytes": size}
 
 
 def overview_grid(lp: LayerPlan) -> tuple[np.ndarray, list[str | None]]:
@@ -444,9 +456,10 @@ def write_layer_tiles(
         scan.bounds.clear()
         present = ~np.isnan(bounds[:, 0])
         zoom = detail_zoom(bounds[present])
-        url = search = ""  # a layer left empty (by `where`) has no files
+        url = ""  # a layer left empty (by `where`) has no files
+        search: SearchData | None = None
         if present.any():
-            url, search = f"{public}/{base}.pmtiles", f"{public}/{base}.search.json.gz"
+            url = f"{public}/{base}.pmtiles"
             target = folder / f"{base}.pmtiles"
             if chosen.program:
                 _run_tippecanoe(chosen.program, source, target, zoom)
@@ -455,7 +468,8 @@ def write_layer_tiles(
     if present.any():
         inside = np.concatenate(scan.inside)
         scan.inside.clear()
-        write_search_index(lp, inside, folder / f"{base}.search.json.gz")
+        search = write_search_index(lp, inside, folder / f"{base}.search.txt.gz")
+        search["url"] = f"{public}/{base}.search.txt.gz"
         del inside
     unit = "图斑" if lp.family == "polygon" else "要素"
     names: list[str | None]

@@ -51,9 +51,13 @@ def build(
     basemap: str = "none",
     layer: dict[str, Any] | None = None,
     cell: float = CELL,
+    names: dict[int, str | None] | None = None,
 ) -> gpd.GeoDataFrame:
-    """An atlas at ``root`` with layer ``parcels`` (n features) on map ``county``, tiled."""
+    """An atlas at ``root`` with layer ``parcels`` (n features) on map ``county``, tiled
+    (``names``: parcel -> the name it gets instead of its own)."""
     gdf = parcels(n, cell=cell)
+    for k, name in (names or {}).items():
+        gdf.loc[k, "name"] = name
     meta = {
         "title": "地块",
         "kind": "parcel",

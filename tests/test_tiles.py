@@ -8,10 +8,13 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
+import numpy as np
 import pmtiles.reader as pm
 import pytest
 from helpers import run
@@ -127,16 +130,70 @@ def test_legend_says_what_is_drawn_below_full_detail(county: tuple[Path, Any]) -
     assert info["gridLegend"]["items"][-1]["label"].endswith("个")
 
 
+def read_index(path: Path) -> list[tuple[str | None, int | None, int | None]]:
+    """A search index's lines decoded (independently of the writer): name (None when the
+    field is empty), x, y steps (None when empty)."""
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    assert text.endswith("\n") or text == ""
+    out: list[tuple[str | None, int | None, int | None]] = []
+    for line in text.split("\n")[:-1]:
+        name, x, y = line.split("\t")  # a name's own tabs are escaped
+        assert "\r" not in line
+        plain = re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1], m[1]), name)
+        out.append((plain or None, int(x) if x else None, int(y) if y else None))
+    return out
+
+
 def test_search_index_names_and_locates_every_feature(county: tuple[Path, Any]) -> None:
     root, gdf = county
-    raw = (root / "maps" / "county.tiles" / "layer0.search.json.gz").read_bytes()
-    index = json.loads(gzip.decompress(raw))
-    assert index["names"] == list(gdf["name"])
-    x = index["x0"] + index["points"][2 * 777] / index["scale"]
-    y = index["y0"] + index["points"][2 * 777 + 1] / index["scale"]
+    lines = read_index(root / "maps" / "county.tiles" / "layer0.search.txt.gz")
+    info = page_data(root / "maps" / "county.html")["layers"][0]["tiles"]["search"]
+    assert info["url"] == "county.tiles/layer0.search.txt.gz" and info["count"] == N
+    raw = gzip.decompress((root / "maps" / "county.tiles" / "layer0.search.txt.gz").read_bytes())
+    assert info["bytes"] == len(raw)
+    assert [n for n, _, _ in lines] == list(gdf["name"])
     import shapely
 
-    assert shapely.contains_xy(gdf.geometry[777], x, y)
+    for i in (0, 777, N - 1):
+        _, sx, sy = lines[i]
+        assert sx is not None and sy is not None
+        x = info["x0"] + sx / info["scale"]
+        y = info["y0"] + sy / info["scale"]
+        assert shapely.contains_xy(gdf.geometry[i], x, y)
+
+
+HOSTILE = [
+    "a\tb",
+    "two\nlines",
+    "cr\rhere",
+    "back\\slash\\t not a tab",
+    "\\",
+    "ends with \\",
+    "</script><script>window.__pwned=1</script>",
+    "西坪村\t一组\n（甲）",
+    "𠀀 beyond the BMP",
+    None,
+    "",
+    "İstanbul",
+    "  spaces  ",
+]
+
+
+def test_search_index_lines_decode_back_to_hostile_names_and_points() -> None:
+    """Each name (tab, newline, CR, backslash, markup, CJK, null) and point survives the
+    index's line format; a feature without a point has empty fields."""
+    n = len(HOSTILE)
+    steps = np.array([[k * 7, 100_000 - k] for k in range(n)], dtype=np.int64)
+    ok = np.array([k != 3 for k in range(n)])
+    raw = tiles.index_lines(HOSTILE, steps, ok)
+    assert raw.count(b"\n") == n and raw.count(b"\t") == 2 * n and b"\r" not in raw
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "index.txt.gz"
+        path.write_bytes(gzip.compress(raw))
+        lines = read_index(path)
+    assert [name for name, _, _ in lines] == [h or None for h in HOSTILE]
+    for k, (_, x, y) in enumerate(lines):
+        assert (x, y) == ((None, None) if k == 3 else (k * 7, 100_000 - k))
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -278,7 +335,7 @@ def test_a_tiled_layer_left_empty_by_where_renders_without_files(tmp_path: Path)
     )
     render_map(Atlas(tmp_path), "county", RenderOptions(force=True))
     info = page_data(tmp_path / "maps" / "county.html")["layers"][0]["tiles"]
-    assert info["count"] == 0 and info["url"] == "" and info["search"] == ""
+    assert info["count"] == 0 and info["url"] == "" and info["search"] is None
     assert not (tmp_path / "maps" / "county.tiles").exists()
 
 
@@ -287,9 +344,7 @@ def _outcome(root: Path) -> tuple[list[Any], Any, dict[str, Any]]:
     info = page_data(root / "maps" / "county.html")["layers"][0]["tiles"]
     _, all_tiles = archive_tiles(root / "maps" / "county.tiles" / "layer0.pmtiles")
     decoded = [(zxy, mapbox_vector_tile.decode(raw)) for zxy, raw in sorted(all_tiles)]
-    index = json.loads(
-        gzip.decompress((root / "maps" / "county.tiles" / "layer0.search.json.gz").read_bytes())
-    )
+    index = read_index(root / "maps" / "county.tiles" / "layer0.search.txt.gz")
     return decoded, index, info
 
 
@@ -325,7 +380,7 @@ def test_batch_size_and_reading_the_layer_whole_or_streamed_change_nothing(
     kept = int(gdf["status"].isin(["在建", "完工"]).sum())
     assert 0 < kept < n and results[0][2]["count"] == kept
     assert sum(results[0][2]["gridCounts"]) == kept
-    assert len(results[0][1]["names"]) == kept
+    assert len(results[0][1]) == kept
     for other in results[1:]:
         assert other[0] == results[0][0]  # every tile, decoded
         assert other[1] == results[0][1]  # the search index

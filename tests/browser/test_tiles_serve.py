@@ -75,7 +75,7 @@ def open_served(browser: Any, url: str) -> tuple[Any, dict[str, list[Any]]]:
 
 
 def zoom_to(page: Any, i: int) -> tuple[float, float]:
-    page.evaluate("new Promise(r => geomap.layers.layer0.host.searchNames(r))")
+    page.evaluate(f"new Promise(r => geomap.layers.layer0.host.locate({i}, r))")
     page.evaluate(
         f"geomap.map.setView(geomap.layers.layer0.host.pointOf({i}), 17, {{animate: false}})"
     )
@@ -214,7 +214,7 @@ def test_the_list_holds_the_parcels_in_view(browser: Any, served: tuple[str, Pat
     assert not page.is_visible("[data-geomap=list-note]")
     # At zoom 15 around parcel 5 (whose name is markup) and parcel 6 (a formula): the rows
     # are exactly the parcels in view, read from the tiles, and follow the view.
-    page.evaluate(f"new Promise(r => {host}.searchNames(r))")
+    page.evaluate(f"Promise.all([5, 1500, 2900].map(i => new Promise(r => {host}.locate(i, r))))")
     for i, zoom in ((5, 15), (1500, 14), (2900, 15)):
         inside = view_without_edge_cases(page, gdf, i, zoom)
         assert f"当前视图内 {len(inside):,} 项" in page.text_content(".gm-list-title")

@@ -4,6 +4,7 @@
   "use strict";
   var el = lib.dom.el;
   var MAX_RESULTS = 12;
+  var DEBOUNCE_MS = 200; // typing pause before a streamed index is read
 
   function show(map, state, entry, i) {
     var layer = entry.byIndex[i];
@@ -13,6 +14,7 @@
       map.fire("overlayadd", { layer: entry.host });
     }
     var bounds = entry.host.boundsOf ? entry.host.boundsOf(i) : layer.getBounds ? layer.getBounds() : null;
+    if (!bounds && !layer) return; // a tiled feature without a known point
     if (bounds && entry.data.geom !== "point") {
       map.fitBounds(bounds, { maxZoom: 17, animate: false });
     } else {
@@ -39,24 +41,27 @@
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
 
-    // Names of a tiled layer come from its search index, fetched at the first search.
-    var tiledNames = {};
-    function namesOf(entry) {
-      if (!entry.host.searchNames) return entry.data.values[entry.data.name];
-      if (!tiledNames[entry.data.id]) {
-        tiledNames[entry.data.id] = [];
-        entry.host.searchNames(function (names) {
-          tiledNames[entry.data.id] = names;
-          input.dispatchEvent(new Event("input"));
-        });
+    // Each layer's names lowercased once (not on every keystroke), kept while its names
+    // stay the same list.
+    var lowered = {};
+    function lowNames(entry) {
+      var names = entry.data.values[entry.data.name], got = lowered[entry.data.id];
+      if (!got || got.names !== names) {
+        got = lowered[entry.data.id] = {
+          names: names,
+          low: names.map(function (v) {
+            return v === null || v === undefined ? null : String(v).toLowerCase();
+          })
+        };
       }
-      return tiledNames[entry.data.id];
+      return got.low;
     }
 
     function clear() { while (list.firstChild) list.removeChild(list.firstChild); }
     // A chosen result closes the list (the name stays in the box), so the list no longer
     // covers the feature it has just zoomed to.
     function pick(entry, i) {
+      seq += 1; // a search still under way no longer fills the list
       clear();
       show(map, state, entry, i);
     }
@@ -67,33 +72,73 @@
       if (first) first.click();
     });
 
+    function row(entry, i, name) {
+      var li = el("li");
+      li.appendChild(el("span", "gm-search-name", name));
+      li.appendChild(el("span", "gm-search-layer", entry.data.title));
+      li.addEventListener("click", function (e) {
+        // The row leaves the page at once: the map must not take this click for its own
+        // (Leaflet would close the popup just opened).
+        L.DomEvent.stopPropagation(e);
+        pick(entry, i);
+      });
+      list.appendChild(li);
+    }
+
+    // A layer's names are in the page (scanned here at once) or, for a tiled layer, in its
+    // search index beside the page (host.search: asked in turn, answers later). Results
+    // come in layer order, MAX_RESULTS at most; an answer to an earlier query is dropped.
+    var seq = 0, timer = null;
+    function run(q, my) {
+      var layers = Object.keys(state.layers).map(function (id) { return state.layers[id]; })
+        .filter(function (entry) { return entry.data.search && entry.data.name >= 0; });
+      var found = 0, pending = null;
+      function next(k) {
+        if (my !== seq) return;
+        for (; k < layers.length && found < MAX_RESULTS; k++) {
+          var entry = layers[k];
+          if (entry.host.search) {
+            if (!pending) pending = list.appendChild(el("li", "gm-search-none gm-search-pending", "搜索中…"));
+            entry.host.search(q, MAX_RESULTS - found, answer(entry, k));
+            return;
+          }
+          var low = lowNames(entry), names = entry.data.values[entry.data.name];
+          for (var i = 0; i < low.length && found < MAX_RESULTS; i++) {
+            if (low[i] === null || low[i].indexOf(q) < 0) continue;
+            row(entry, i, String(names[i]));
+            found += 1;
+          }
+        }
+        if (pending && pending.parentNode) list.removeChild(pending);
+        pending = null;
+        if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
+      }
+      function answer(entry, k) {
+        return function (results) {
+          if (my !== seq) return;
+          if (pending.parentNode) list.removeChild(pending);
+          results.forEach(function (r) { row(entry, r.i, r.name); });
+          found += results.length;
+          pending = null;
+          next(k + 1);
+        };
+      }
+      next(0);
+    }
+
     input.addEventListener("input", function () {
       clear();
+      var my = ++seq;
+      clearTimeout(timer);
       var q = input.value.trim().toLowerCase();
       if (!q) return;
-      var found = 0;
-      Object.keys(state.layers).some(function (id) {
+      // A streamed index is read again for each query: not on every keystroke.
+      var streamed = Object.keys(state.layers).some(function (id) {
         var entry = state.layers[id];
-        if (!entry.data.search || entry.data.name < 0) return false;
-        namesOf(entry).some(function (value, i) {
-          var name = value === null || value === undefined ? null : String(value);
-          if (name === null || name.toLowerCase().indexOf(q) < 0) return false;
-          var li = el("li");
-          li.appendChild(el("span", "gm-search-name", name));
-          li.appendChild(el("span", "gm-search-layer", entry.data.title));
-          li.addEventListener("click", function (e) {
-            // The row leaves the page at once: the map must not take this click for its own
-            // (Leaflet would close the popup just opened).
-            L.DomEvent.stopPropagation(e);
-            pick(entry, i);
-          });
-          list.appendChild(li);
-          found += 1;
-          return found >= MAX_RESULTS;
-        });
-        return found >= MAX_RESULTS;
+        return entry.data.search && entry.host.searchStreamed && entry.host.searchStreamed();
       });
-      if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
+      if (streamed) timer = setTimeout(function () { run(q, my); }, DEBOUNCE_MS);
+      else run(q, my);
     });
     var Search = L.Control.extend({ onAdd: function () { return box; } });
     new Search({ position: "topleft" }).addTo(map);

@@ -181,6 +181,192 @@
     });
   }
 
+  // The search index of a tiled layer (geomap/tiles.py: write_search_index): gzipped text,
+  // one line per feature in feature order, "<name>\t<x>\t<y>\n", the name escaped (\\, \t,
+  // \n, \r), x and y integer steps of 1/scale degree from x0, y0 (empty: no point). A search
+  // lowercases each piece of the text once and finds the query in it with indexOf, counting
+  // lines to know each match's feature, and keeps only the matches. An index of at most
+  // INDEX.inMemory bytes (uncompressed) is read once and kept with its lowercase; a larger
+  // one is streamed again for each search (fetch, inflate, decode a piece at a time),
+  // stopped once enough matches are found or a new search starts: the heap holds one piece.
+  var INDEX = { inMemory: 32e6, piece: 1 << 20 };
+
+  function escapeName(s) {
+    return s.replace(/[\\\t\n\r]/g, function (c) {
+      return c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r";
+    });
+  }
+
+  function unescapeName(s) {
+    if (s.indexOf("\\") < 0) return s;
+    return s.replace(/\\([\\tnr])/g, function (_, c) {
+      return c === "t" ? "\t" : c === "n" ? "\n" : c === "r" ? "\r" : "\\";
+    });
+  }
+
+  // Whole lines of the index (text ends with "\n"), the first one feature `first`'s, with
+  // their lowercase: of the same length, so that a position in one is the same in the other
+  // (null when lowercasing changed the length: every line is then looked at in turn).
+  function Piece(text, first) {
+    this.text = text;
+    this.first = first;
+    var low = text.toLowerCase();
+    // (U+0130 is the one letter whose lowercase is two characters.)
+    if (low.length !== text.length) low = text.replace(/\u0130/g, "i").toLowerCase();
+    // Names without capitals (Chinese ones) have no second copy kept.
+    this.low = low.length !== text.length ? null : low === text ? text : low;
+    var n = 0, at = -1;
+    while ((at = text.indexOf("\n", at + 1)) >= 0) n++;
+    this.lines = n;
+  }
+
+  // Adds to out the lines whose name holds q (lowercase; needle: q escaped as in the
+  // index), {i, name, x, y}, until out holds limit.
+  Piece.prototype.scan = function (q, needle, out, limit) {
+    var text = this.text, low = this.low, line = this.first, at = 0, from = 0, nl;
+    while (out.length < limit) {
+      // A line holding the needle; then the feature's line counted up to it.
+      var hit = low ? low.indexOf(needle, from) : from < text.length ? from : -1;
+      if (hit < 0) return;
+      while ((nl = text.indexOf("\n", at)) < hit) { line++; at = nl + 1; }
+      var tab = text.indexOf("\t", at);
+      // In the name (not its point), and the name itself holds q (not only its escapes).
+      if (hit < tab) {
+        var name = unescapeName(text.slice(at, tab));
+        if (name.toLowerCase().indexOf(q) >= 0) {
+          var xy = text.slice(tab + 1, nl).split("\t");
+          out.push({ i: line, name: name, x: xy[0] === "" ? null : +xy[0], y: +xy[1] });
+        }
+      }
+      from = at = nl + 1;
+      line++;
+    }
+  };
+
+  // Line i's fields [name (escaped), x, y]: i is one of this piece's lines.
+  Piece.prototype.fields = function (i) {
+    var text = this.text, at = 0;
+    for (var k = this.first; k < i; k++) at = text.indexOf("\n", at) + 1;
+    return text.slice(at, text.indexOf("\n", at)).split("\t");
+  };
+
+  // Read the index at url piece by piece (whole lines, about INDEX.piece characters):
+  // each(piece) for each until it returns false, which stops the read. A promise.
+  function readIndex(url, signal, each) {
+    return fetch(url, { signal: signal }).then(function (r) {
+      if (!r.ok) throw new Error(url + ": HTTP " + r.status);
+      // gzip, inflated here: no static server says so.
+      var reader = r.body.pipeThrough(new DecompressionStream("gzip"))
+        .pipeThrough(new TextDecoderStream()).getReader();
+      var rest = "", first = 0;
+      // Pieces of whole lines from the front of rest, of at most INDEX.piece characters
+      // (unless a line is longer), all of it at the end; false once each() says stop.
+      function pieces(all) {
+        while (rest.length >= INDEX.piece || (all && rest.length)) {
+          var cut = rest.lastIndexOf("\n", INDEX.piece - 1) + 1 || rest.indexOf("\n", INDEX.piece) + 1;
+          if (!cut) {
+            if (!all) return true;
+            cut = rest.length;
+          }
+          var text = rest.slice(0, cut);
+          rest = rest.slice(cut);
+          if (text.charCodeAt(text.length - 1) !== 10) text += "\n";
+          var piece = new Piece(text, first);
+          first += piece.lines;
+          if (each(piece) === false) return false;
+        }
+        return true;
+      }
+      function next() {
+        return reader.read().then(function (res) {
+          if (res.done) { pieces(true); return; }
+          rest += res.value;
+          if (!pieces(false)) return reader.cancel();
+          return next();
+        });
+      }
+      return next();
+    });
+  }
+
+  function IndexSearch(info) {
+    this.info = info;
+    this.loading = null; // the kept index's pieces (a promise), once asked for
+    this.current = null; // the streamed search under way (its AbortController)
+    this.seq = 0;
+    this.points = {}; // feature -> [lng, lat], of search results and located features
+  }
+
+  IndexSearch.prototype.streamed = function () { return this.info.bytes > INDEX.inMemory; };
+
+  IndexSearch.prototype.load = function () {
+    var self = this;
+    if (!this.loading) {
+      var pieces = [];
+      this.loading = readIndex(this.info.url, undefined, function (p) { pieces.push(p); })
+        .then(function () { return pieces; });
+      this.loading.catch(function () { self.loading = null; }); // tried again next time
+    }
+    return this.loading;
+  };
+
+  IndexSearch.prototype.keep = function (i, x, y) {
+    var info = this.info;
+    if (x !== null && !isNaN(x)) this.points[i] = [info.x0 + x / info.scale, info.y0 + y / info.scale];
+  };
+
+  // done(results) with up to limit features whose name holds query ([{i, name}], in
+  // feature order), or done([], error). A new search drops this one: done is not called.
+  IndexSearch.prototype.search = function (query, limit, done) {
+    var self = this, seq = ++this.seq, out = [];
+    if (this.current) { this.current.abort(); this.current = null; }
+    var q = query.toLowerCase(), needle = escapeName(q);
+    function each(piece) {
+      if (seq !== self.seq) return false;
+      piece.scan(q, needle, out, limit);
+      return out.length < limit;
+    }
+    function finish() {
+      if (seq !== self.seq) return;
+      out.forEach(function (m) { self.keep(m.i, m.x, m.y); });
+      done(out.map(function (m) { return { i: m.i, name: m.name }; }));
+    }
+    function failed(error) { if (seq === self.seq) done([], error); }
+    if (!this.streamed()) {
+      this.load().then(function (pieces) { pieces.every(each); finish(); }, failed);
+      return;
+    }
+    var controller = new AbortController();
+    this.current = controller;
+    readIndex(this.info.url, controller.signal, each).then(function () {
+      if (self.current === controller) self.current = null;
+      controller.abort(); // stopped early: nothing more to fetch
+      finish();
+    }, failed);
+  };
+
+  // done() once feature i's point is known (pointOf), or the index said it has none.
+  IndexSearch.prototype.locate = function (i, done) {
+    var self = this;
+    function find(piece) {
+      if (i >= piece.first + piece.lines) return true;
+      var f = piece.fields(i);
+      self.keep(i, f[1] === "" ? null : +f[1], +f[2]);
+      return false;
+    }
+    if (this.points[i] || !(i >= 0 && i < this.info.count)) {
+      Promise.resolve().then(done);
+    } else if (!this.streamed()) {
+      this.load().then(function (pieces) { pieces.every(find); done(); }, function () { done(); });
+    } else {
+      var controller = new AbortController();
+      readIndex(this.info.url, controller.signal, find)
+        .then(function () { controller.abort(); done(); }, function () { done(); });
+    }
+  };
+
+  IndexSearch.prototype.pointOf = function (i) { return this.points[i] || null; };
+
   function TiledHost(map, ld, state, arbiter, renderer, mapEl) {
     var t = ld.tiles;
     // No archive when the layer is empty (its `where` kept nothing): the grid alone, empty.
@@ -204,7 +390,6 @@
     var readable = location.protocol !== "file:" && !!source;
     var grid = gridLayer(ld, renderer);
     var host = L.layerGroup([]);
-    var index = null, loading = null;
 
     // The tiles from the full-detail zoom up, the grid below it. (Not the tile layer's own
     // minZoom option: Leaflet would make it the whole map's minimum zoom.)
@@ -246,22 +431,7 @@
       if (i >= 0) arbiter.click(ld, i);
     });
 
-    // The search index (names, a point inside each feature), fetched once.
-    function loadIndex(done) {
-      // Always later, never inside the caller's own event handler.
-      if (index) { Promise.resolve(index).then(done); return; }
-      if (!t.search) { index = { names: [], points: [], x0: 0, y0: 0, scale: 1 }; }
-      if (index) { Promise.resolve(index).then(done); return; }
-      if (!loading) {
-        loading = fetch(t.search)
-          .then(function (r) {
-            // The index is gzip (search.json.gz): inflated here, as no server says so.
-            return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).json();
-          })
-          .then(function (data) { index = data; return data; });
-      }
-      loading.then(done, function () {});
-    }
+    var finder = t.search ? new IndexSearch(t.search) : null;
 
     // A point inside each feature last listed (featuresInView), in world pixels at zoom z,
     // and its box there: a list row zooms to it and opens its popup without the index.
@@ -354,29 +524,43 @@
 
     host.restyle = function () { if (tiles._map) tiles.rerenderTiles(); };
     host.hitAt = function (latlng) { return pick(latlng); };
-    host.searchNames = function (done) { loadIndex(function (d) { done(d.names); }); };
+    // The search (IndexSearch): done(results), up to limit features whose name holds
+    // query, [{i, name}] in feature order, their points kept for pointOf. A new search
+    // drops the one before (its done is never called).
+    host.search = function (query, limit, done) {
+      if (!finder) { Promise.resolve().then(function () { done([]); }); return; }
+      finder.search(query, limit, done);
+    };
+    host.searchStreamed = function () { return !!finder && finder.streamed(); };
+    // done() once a point inside feature i is known to pointOf (read from the index).
+    host.locate = function (i, done) {
+      if (!finder) { Promise.resolve().then(done); return; }
+      finder.locate(i, done);
+    };
     // A point inside feature i and a box that a search or a list row zooms to: from the
-    // last listing when it held i, else from the search index (which must then be loaded),
-    // a box of 60 m around the point.
+    // last listing when it held i, else from the search index (a search's result, or a
+    // feature located), a box of 60 m around the point; null when neither knows it.
     host.pointOf = function (i) {
       var w = located.at[i];
       if (w) {
         if (!w.point) w.point = insidePoint(w.piece);
         return unproject(w.point[0], w.point[1]);
       }
-      return L.latLng(index.y0 + index.points[2 * i + 1] / index.scale,
-                      index.x0 + index.points[2 * i] / index.scale);
+      var p = finder && finder.pointOf(i);
+      return p ? L.latLng(p[1], p[0]) : null;
     };
     host.boundsOf = function (i) {
       var w = located.at[i];
       if (w) return L.latLngBounds(unproject(w.box[0], w.box[3]), unproject(w.box[2], w.box[1]));
-      return host.pointOf(i).toBounds(60);
+      var p = host.pointOf(i);
+      return p ? p.toBounds(60) : null;
     };
     // Call done() once feature i's fields are read from its tile (after a search zoomed in).
     host.withFeature = function (i, done) {
       var tries = 0;
       function attempt() {
-        if (pick(host.pointOf(i)) === i || ld.values[0][i] !== undefined) { done(); return; }
+        var p = host.pointOf(i);
+        if ((p && pick(p) === i) || ld.values[0][i] !== undefined) { done(); return; }
         if (++tries < 40) setTimeout(attempt, 100);
       }
       attempt();
@@ -409,5 +593,5 @@
     return host;
   }
 
-  lib.tiles = { addTiledLayer: addTiledLayer, shownProps: shownProps };
+  lib.tiles = { addTiledLayer: addTiledLayer, shownProps: shownProps, index: INDEX };
 })(window.geomap.lib);
