@@ -31,6 +31,7 @@ CLIENT_JS = tuple(
     for name in (
         "dom",  # shared DOM helpers; creates window.geomap
         "fast",  # the fast canvas layer for large layers
+        "ranges",  # a tile archive's byte ranges read in few requests
         "tiles",  # layers drawn from vector tiles beside the page (geomap/tiles.py)
         "hittest",  # the feature under the cursor on Leaflet-drawn layers
         "arbiter",  # tooltip and popup contents, one of each for the topmost feature

@@ -311,6 +311,43 @@ def test_below_full_detail_the_overview_names_its_counts(
     page.close()
 
 
+def test_a_view_reads_its_tiles_in_a_few_joined_requests(
+    browser: Any, served: tuple[str, Path, Any]
+) -> None:
+    """ranges.js: the tiles of a view come in a few Range requests (the archive is
+    clustered), every one answered 206, and the parcels drawn are the right ones."""
+    url, _, gdf = served
+    page, seen = open_served(browser, url)
+    src = "geomap.layers.layer0.host.source.source"
+    page.wait_for_load_state("networkidle")
+    before = page.evaluate(f"[{src}.asked, {src}.requests]")
+    seen["ranges"].clear()
+    # The middle of the parcels at the full-detail zoom + 1: a view of many tiles.
+    detail = page.evaluate("geomap.layers.layer0.data.tiles.minZoom")
+    x, y = gdf.geometry.union_all().centroid.coords[0]
+    page.evaluate(f"void geomap.map.setView([{y}, {x}], {detail + 1}, {{animate: false}})")
+    page.wait_for_function(
+        "(() => { const t = geomap.layers.layer0.host.tiles; const k = Object.keys(t._tiles);"
+        " return k.length > 0 && k.every(x => t._tiles[x].loaded); })()",
+        timeout=15000,
+    )
+    page.wait_for_load_state("networkidle")
+    after = page.evaluate(f"[{src}.asked, {src}.requests]")
+    asked, requests = after[0] - before[0], after[1] - before[1]
+    # (Empty tiles ask nothing: the archive's directory says they are missing.)
+    assert asked >= 8, asked
+    assert requests <= asked / 3, (asked, requests)
+    assert len(seen["ranges"]) == requests
+    assert all(status == 206 for status, _ in seen["ranges"])
+    for i in (0, N // 2, N - 1):
+        x, y = zoom_to(page, i)
+        page.mouse.move(x, y)
+        page.wait_for_selector(".leaflet-tooltip .gm-tooltip")
+        assert gdf["code"][i] in page.text_content(".leaflet-tooltip .gm-tooltip")
+    assert seen["outside"] == [] and seen["errors"] == []
+    page.close()
+
+
 def test_serve_answers_ranges_and_keeps_everything_outside_maps_private(
     served: tuple[str, Path, Any],
 ) -> None:

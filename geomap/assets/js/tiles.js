@@ -377,9 +377,10 @@
       // entry, so the thirty Range requests of a view into the one archive waited for each
       // other (at 1 M parcels, a tile's p95 fell from 0.9-1.4 s to 0.2-0.4 s under load;
       // README "County scale"). Tiles read stay in protomaps-leaflet's own cache.
+      // The ranges a view asks are read in a few joined requests (ranges.js).
       var fetched = new pmtiles.FetchSource(t.url);
       fetched.chromeWindowsNoCache = true;
-      source = new pmtiles.PMTiles(fetched);
+      source = new pmtiles.PMTiles(new lib.ranges.Coalescing(fetched));
     }
     var tiles = !source ? L.layerGroup() : protomapsL.leafletLayer({
       url: source, paintRules: paintRules(ld), labelRules: [], maxDataZoom: t.maxZoom,
