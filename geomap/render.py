@@ -96,9 +96,13 @@ def render_parts(
         from geomap.tiles import tiles_folder, write_layer_tiles
 
         shift = shift_to_gcj02 if plan.datum == "gcj02" else None
+        # Archives of the map as last rendered: taken again when tiled from the same input.
+        previous = atlas.inside(atlas.maps_dir / tiles_folder(spec.name))
         for i, lp in enumerate(plan.layers):
             if lp.tiles:
-                tiles[i] = write_layer_tiles(lp, i, tiles_dir, tiles_folder(spec.name), shift)
+                tiles[i] = write_layer_tiles(
+                    lp, i, tiles_dir, tiles_folder(spec.name), shift, previous=previous
+                )
     data, cluster = page_data_parts(plan, MAP_ID, tiles)
     return page_parts(
         title=spec.title,
