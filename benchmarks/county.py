@@ -196,7 +196,7 @@ def worker(atlas: Path, progress: Path | None = None) -> None:
             (tiles, "_scan", "streaming the layer to the tiler's input"),
             (tiles, "_run_tiler", "tippecanoe"),
             (tiles, "write_search_index", "search index"),
-            (render, "page_json", "page"),
+            (render, "page_data_parts", "page"),
         ]:
             setattr(module, name, _staged(getattr(module, name), what, stage))
 

@@ -95,3 +95,41 @@ def test_render_rss_benchmark_measures_both_renders_and_explore() -> None:
     for name in ("first", "second", "explore"):
         assert line[f"{name}_rss_mib"] > 100, name  # an interpreter with geopandas at least
     assert 0 < line["first_rss_ratio"] < 2 and 0 < line["second_rss_ratio"] < 2
+
+
+def test_county_render_worker_logs_its_stages_and_rerenders_without_tiling(
+    tmp_path: Path,
+) -> None:
+    """benchmarks/county.py's render child on a tiny tiled atlas: it wraps the functions it
+    names for its progress log (a renamed one broke a 10 M run), logs, and its re-render
+    after a title edit takes the archive again."""
+    script = ROOT / "benchmarks" / "county.py"
+    spec = importlib.util.spec_from_file_location("county", script)
+    assert spec and spec.loader
+    county = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(script.parent))
+    try:
+        spec.loader.exec_module(county)
+        county.write_tiled_atlas(tmp_path / "atlas", 300)
+    finally:
+        sys.path.remove(str(script.parent))
+    progress = tmp_path / "progress.log"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--worker",
+            str(tmp_path / "atlas"),
+            "--progress",
+            str(progress),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert line["tiler"] == "tippecanoe" and line["tiles_s"] > 0
+    assert line["rerender_archive_reused"] is True
+    assert "rss" in progress.read_text(encoding="utf-8")
