@@ -13,7 +13,7 @@ import pytest
 import tomli_w
 from parcels_atlas import build
 from sample_atlas import write_layer
-from test_tiles import archive_tiles, tile_properties
+from test_tiles import archive_tiles, page_data, tile_properties
 
 from geomap import tiles
 from geomap.atlas import Atlas
@@ -63,6 +63,23 @@ def test_a_title_edit_reuses_the_archive(county: tuple[Path, Any, list[Path]]) -
     edit_spec(root, title="全县地块（三）")
     render_map(Atlas(root), "county", RenderOptions())
     assert tiled == [] and archive(root).read_bytes() == before
+
+
+def test_a_palette_edit_reuses_the_archive(county: tuple[Path, Any, list[Path]]) -> None:
+    root, _, tiled = county
+    layer = {
+        "layer": "parcels",
+        "tiles": True,
+        "tooltip": ["code", "value"],
+        "facets": ["status"],
+        "style": {"type": "choropleth", "column": "value", "k": 5, "palette": "Blues"},
+    }
+    html = root / "maps" / "county.html"
+    colours = page_data(html)["layers"][0]["styles"]
+    edit_spec(root, layers=[layer])
+    render_map(Atlas(root), "county", RenderOptions())
+    assert tiled == []  # the colours are the page's; the classes in the tiles are the same
+    assert page_data(html)["layers"][0]["styles"] != colours
 
 
 def test_a_changed_public_value_tiles_again(county: tuple[Path, Any, list[Path]]) -> None:
