@@ -500,19 +500,21 @@ def write_big_index(atlas: Path, n: int) -> dict[str, Any]:
         return [f"{villages[k % 10]}{k // 10 + 1}号地块" for k in range(start, stop)]
 
     assert len(villages) == 10
-    path = atlas / "maps" / f"{compare.MAP}.tiles" / "layer0.search.txt.gz"
+    folder = atlas / "maps" / f"{compare.MAP}.tiles"
     started = time.perf_counter()
-    header = tiles.write_index(path, inside, names)
+    header = tiles.write_index(folder, "layer0", inside, names)
     written_s = time.perf_counter() - started
     html = atlas / "maps" / f"{compare.MAP}.html"
     text = html.read_text(encoding="utf-8")
     header["url"] = f"{compare.MAP}.tiles/layer0.search.txt.gz"
+    header["points"] = f"{compare.MAP}.tiles/layer0.points.bin"
     text, k = re.subn(r'"search":\{[^{}]*\}', lambda _: '"search":' + json.dumps(header), text)
     assert k == 1, "the page's search header was not found"
     html.write_text(text, encoding="utf-8")
     return {
         "index_write_s": written_s,
-        "index_gz_mb": path.stat().st_size / 1e6,
+        "index_gz_mb": (folder / "layer0.search.txt.gz").stat().st_size / 1e6,
+        "points_mb": (folder / "layer0.points.bin").stat().st_size / 1e6,
         "index_text_mb": header["bytes"] / 1e6,
     }
 

@@ -71,11 +71,11 @@ class SeriesData(TypedDict):
 
 
 class SearchData(TypedDict):
-    """A tiled layer's search index (:func:`geomap.tiles.write_search_index`): gzipped text,
-    one line per feature, ``<name>\\t<x>\\t<y>``, points as integer steps of 1/scale degree
-    from (x0, y0)."""
+    """A tiled layer's search index (:func:`geomap.tiles.write_index`): the names, gzipped
+    text, one line per feature; the points, int32 steps of 1/scale degree from (x0, y0)."""
 
-    url: str  #: the index file, relative to the page
+    url: str  #: the names file, relative to the page
+    points: str  #: the points file, relative to the page
     x0: float
     y0: float
     scale: int

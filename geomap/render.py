@@ -113,7 +113,10 @@ def render_parts(
         tiles=tuple(
             f
             for t in tiles.values()
-            for f in (t["url"], t["search"]["url"] if t["search"] else "")
+            for f in (
+                t["url"],
+                *((t["search"]["url"], t["search"]["points"]) if t["search"] else ()),
+            )
             if f
         ),
     )

@@ -397,26 +397,32 @@ def _scan(
 #: Search-index points are quantised to this many units per degree (1e-5°: about 1 m).
 INDEX_SCALE = 100_000
 
-#: How a name is written in the search index (its lines are tab-separated fields): a
-#: backslash, tab, newline or CR becomes a two-character escape.
+#: How a name is written in the search index (one line each): a backslash, tab, newline or
+#: CR becomes a two-character escape.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+#: A feature without a point, in the points file.
+NO_POINT = -(2**31)
 
-def index_lines(names: list[str | None], steps: np.ndarray, ok: np.ndarray) -> bytes:
-    """Search-index lines ``<name>\\t<x>\\t<y>\\n`` (UTF-8) of some features: each name
-    escaped (a null name an empty field), its point as integer steps (empty fields when
-    ``ok`` is false: no point)."""
-    xs, ys = steps[:, 0].tolist(), steps[:, 1].tolist()
-    lines = [
-        f"{'' if n is None else n.translate(_ESCAPES)}\t{x}\t{y}\n"
-        if good
-        else f"{'' if n is None else n.translate(_ESCAPES)}\t\t\n"
-        for n, x, y, good in zip(names, xs, ys, ok.tolist(), strict=True)
-    ]
+
+def index_lines(names: list[str | None]) -> bytes:
+    """Search-index lines (UTF-8) of some features: each one's name escaped, a null name an
+    empty line."""
+    lines = ["\n" if n is None else n.translate(_ESCAPES) + "\n" for n in names]
     return "".join(lines).encode("utf-8")
 
 
-def write_search_index(lp: LayerPlan, inside: np.ndarray, path: Path) -> SearchData:
+def index_points(part: np.ndarray, x0: float, y0: float) -> bytes:
+    """The points file's records of some features' points ``part`` (NaN for none): x, y as
+    little-endian int32 steps of 1/:data:`INDEX_SCALE` degree from (x0, y0), both
+    :data:`NO_POINT` for none."""
+    ok = ~np.isnan(part[:, 0])
+    steps = np.full((len(part), 2), NO_POINT, dtype="<i4")
+    steps[ok] = np.round((part[ok] - [x0, y0]) * INDEX_SCALE)
+    return steps.tobytes()
+
+
+def write_search_index(lp: LayerPlan, inside: np.ndarray, folder: Path, base: str) -> SearchData:
     """The page's search index of a tiled layer (:func:`write_index`): each feature's name
     (public fields only: none when the name field is private) and ``inside``."""
     name = lp.meta.name_field
@@ -427,36 +433,51 @@ def write_search_index(lp: LayerPlan, inside: np.ndarray, path: Path) -> SearchD
             return [None] * (stop - start)
         return [None if v is None else str(v) for v in column_values(column.iloc[start:stop])]
 
-    return write_index(path, inside, names)
+    return write_index(folder, base, inside, names)
 
 
 def write_index(
-    path: Path, inside: np.ndarray, names: Callable[[int, int], list[str | None]]
+    folder: Path, base: str, inside: np.ndarray, names: Callable[[int, int], list[str | None]]
 ) -> SearchData:
-    """A search index, gzipped UTF-8 text, one line per feature in feature order
-    (:func:`index_lines`): its name (``names(start, stop)`` gives those of features start to
-    stop) and a point inside it (``inside``, NaN for none) as integer steps of
-    1/:data:`INDEX_SCALE` degree from (x0, y0). The page scans it (``assets/js/tiles.js``):
-    whole and kept when small, streamed per search when large. Written :data:`CHUNK`
-    features at a time (10 M names are never one list). Returns the page's header."""
+    """A search index in two files in ``folder``, each in feature order:
+
+    * ``<base>.search.txt.gz``, scanned by the page: gzipped UTF-8 text, one line per
+      feature, its name (:func:`index_lines`; ``names(start, stop)`` gives those of features
+      start to stop);
+    * ``<base>.points.bin``, a point inside each feature (``inside``, NaN for none), 8 bytes
+      each (:func:`index_points`): the page reads those of the features it found with Range
+      requests.
+
+    The page scans the names (``assets/js/tiles.js``), whole and kept when small, streamed
+    per search when large; without the points in it the text is ~40 % smaller (10 M
+    parcels: 220 instead of 354 MB to inflate per search). Written :data:`CHUNK` features at
+    a time (10 M names are never one list). Returns the page's header (urls left empty)."""
     present = ~np.isnan(inside[:, 0])
     x0 = float(np.floor(inside[present, 0].min())) if present.any() else 0.0
     y0 = float(np.floor(inside[present, 1].min())) if present.any() else 0.0
     size = 0
     # gzip: the page inflates it itself (a static server sends no Content-Encoding for it).
     packer = zlib.compressobj(6, zlib.DEFLATED, 31)
-    with path.open("wb") as out:
+    with (
+        (folder / f"{base}.search.txt.gz").open("wb") as out,
+        (folder / f"{base}.points.bin").open("wb") as points,
+    ):
         for s in range(0, len(inside), CHUNK):
             part = inside[s : s + CHUNK]
-            ok = ~np.isnan(part[:, 0])
-            steps = np.zeros((len(part), 2), dtype=np.int64)
-            steps[ok] = np.round((part[ok] - [x0, y0]) * INDEX_SCALE)
-            data = index_lines(names(s, s + len(part)), steps, ok)
+            data = index_lines(names(s, s + len(part)))
             size += len(data)
             out.write(packer.compress(data))
+            points.write(index_points(part, x0, y0))
         out.write(packer.flush())
-    count = len(inside)
-    return {"url": "", "x0": x0, "y0": y0, "scale": INDEX_SCALE, "count": count, "bytes": size}
+    return {
+        "url": "",
+        "points": "",
+        "x0": x0,
+        "y0": y0,
+        "scale": INDEX_SCALE,
+        "count": len(inside),
+        "bytes": size,
+    }
 
 
 def overview_grid(lp: LayerPlan) -> tuple[np.ndarray, list[str | None]]:
@@ -528,8 +549,9 @@ def write_layer_tiles(
     if present.any():
         inside = np.concatenate(scan.inside)
         scan.inside.clear()
-        search = write_search_index(lp, inside, folder / f"{base}.search.txt.gz")
+        search = write_search_index(lp, inside, folder, base)
         search["url"] = f"{public}/{base}.search.txt.gz"
+        search["points"] = f"{public}/{base}.points.bin"
         del inside
     unit = "图斑" if lp.family == "polygon" else "要素"
     names: list[str | None]

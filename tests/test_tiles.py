@@ -9,7 +9,6 @@ import gzip
 import json
 import math
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -130,35 +129,40 @@ def test_legend_says_what_is_drawn_below_full_detail(county: tuple[Path, Any]) -
     assert info["gridLegend"]["items"][-1]["label"].endswith("个")
 
 
-def read_index(path: Path) -> list[tuple[str | None, int | None, int | None]]:
-    """A search index's lines decoded (independently of the writer): name (None when the
-    field is empty), x, y steps (None when empty)."""
-    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+def read_index(folder: Path, base: str = "layer0") -> list[tuple[str | None, Any]]:
+    """A search index decoded (independently of the writer): each feature's name (None for
+    an empty line) and point steps (x, y; None when both are -2**31)."""
+    text = gzip.decompress((folder / f"{base}.search.txt.gz").read_bytes()).decode("utf-8")
     assert text.endswith("\n") or text == ""
-    out: list[tuple[str | None, int | None, int | None]] = []
+    names = []
     for line in text.split("\n")[:-1]:
-        name, x, y = line.split("\t")  # a name's own tabs are escaped
-        assert "\r" not in line
-        plain = re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1], m[1]), name)
-        out.append((plain or None, int(x) if x else None, int(y) if y else None))
-    return out
+        assert "\t" not in line and "\r" not in line
+        plain = re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1], m[1]), line)
+        names.append(plain or None)
+    raw = (folder / f"{base}.points.bin").read_bytes()
+    steps = np.frombuffer(raw, dtype="<i4").reshape(-1, 2)
+    assert len(steps) == len(names)
+    points = [None if x == -(2**31) == y else (int(x), int(y)) for x, y in steps]
+    return list(zip(names, points, strict=True))
 
 
 def test_search_index_names_and_locates_every_feature(county: tuple[Path, Any]) -> None:
     root, gdf = county
-    lines = read_index(root / "maps" / "county.tiles" / "layer0.search.txt.gz")
+    folder = root / "maps" / "county.tiles"
+    lines = read_index(folder)
     info = page_data(root / "maps" / "county.html")["layers"][0]["tiles"]["search"]
     assert info["url"] == "county.tiles/layer0.search.txt.gz" and info["count"] == N
-    raw = gzip.decompress((root / "maps" / "county.tiles" / "layer0.search.txt.gz").read_bytes())
+    assert info["points"] == "county.tiles/layer0.points.bin"
+    raw = gzip.decompress((folder / "layer0.search.txt.gz").read_bytes())
     assert info["bytes"] == len(raw)
-    assert [n for n, _, _ in lines] == list(gdf["name"])
+    assert [n for n, _ in lines] == list(gdf["name"])
     import shapely
 
     for i in (0, 777, N - 1):
-        _, sx, sy = lines[i]
-        assert sx is not None and sy is not None
-        x = info["x0"] + sx / info["scale"]
-        y = info["y0"] + sy / info["scale"]
+        point = lines[i][1]
+        assert point is not None
+        x = info["x0"] + point[0] / info["scale"]
+        y = info["y0"] + point[1] / info["scale"]
         assert shapely.contains_xy(gdf.geometry[i], x, y)
 
 
@@ -179,21 +183,24 @@ HOSTILE = [
 ]
 
 
-def test_search_index_lines_decode_back_to_hostile_names_and_points() -> None:
+def test_search_index_decodes_back_to_hostile_names_and_points(tmp_path: Path) -> None:
     """Each name (tab, newline, CR, backslash, markup, CJK, null) and point survives the
-    index's line format; a feature without a point has empty fields."""
+    index's format; a feature without a point has none."""
     n = len(HOSTILE)
-    steps = np.array([[k * 7, 100_000 - k] for k in range(n)], dtype=np.int64)
-    ok = np.array([k != 3 for k in range(n)])
-    raw = tiles.index_lines(HOSTILE, steps, ok)
-    assert raw.count(b"\n") == n and raw.count(b"\t") == 2 * n and b"\r" not in raw
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "index.txt.gz"
-        path.write_bytes(gzip.compress(raw))
-        lines = read_index(path)
-    assert [name for name, _, _ in lines] == [h or None for h in HOSTILE]
-    for k, (_, x, y) in enumerate(lines):
-        assert (x, y) == ((None, None) if k == 3 else (k * 7, 100_000 - k))
+    inside = np.array([[119.5 + k * 1e-4, 28.4 - k * 1e-5] for k in range(n)])
+    inside[3] = np.nan
+    info = tiles.write_index(tmp_path, "layer0", inside, lambda a, b: HOSTILE[a:b])
+    assert (info["x0"], info["y0"], info["count"]) == (119.0, 28.0, n)
+    raw = gzip.decompress((tmp_path / "layer0.search.txt.gz").read_bytes())
+    assert raw.count(b"\n") == n and b"\t" not in raw and b"\r" not in raw
+    assert info["bytes"] == len(raw)
+    lines = read_index(tmp_path)
+    assert [name for name, _ in lines] == [h or None for h in HOSTILE]
+    for k, (_, point) in enumerate(lines):
+        if k == 3:
+            assert point is None
+        else:
+            assert point == (50_000 + 10 * k, 40_000 - k)
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -344,7 +351,7 @@ def _outcome(root: Path) -> tuple[list[Any], Any, dict[str, Any]]:
     info = page_data(root / "maps" / "county.html")["layers"][0]["tiles"]
     _, all_tiles = archive_tiles(root / "maps" / "county.tiles" / "layer0.pmtiles")
     decoded = [(zxy, mapbox_vector_tile.decode(raw)) for zxy, raw in sorted(all_tiles)]
-    index = read_index(root / "maps" / "county.tiles" / "layer0.search.txt.gz")
+    index = read_index(root / "maps" / "county.tiles")
     return decoded, index, info
 
 

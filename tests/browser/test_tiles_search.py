@@ -115,12 +115,14 @@ def test_index_search_finds_what_python_finds(
     # All of them when the limit allows: the last parcel, after the last piece boundary.
     assert page.evaluate(SEARCH, ["地块", 5000]) == expected(gdf, "地块", 5000)
     assert page.evaluate(SEARCH, ["末尾", 5]) == [[1999, NAMES[1999]]]
-    # Each result's point is kept: inside its parcel.
-    for i in (11, 1234):
-        page.evaluate(SEARCH, [gdf["name"][i], 1])
-        lat, lng = page.evaluate(f"[{HOST}.pointOf({i}).lat, {HOST}.pointOf({i}).lng]")
+    # Each result's point is read (runs of them in one Range request): inside its parcel.
+    found = [i for i, _ in expected(gdf, "地块", 5000)]
+    points = page.evaluate(
+        f"ids => ids.map(i => {HOST}.pointOf(i)).map(p => [p.lng, p.lat])", found
+    )
+    for i, (lng, lat) in zip(found, points, strict=True):
         minx, miny, maxx, maxy = gdf.geometry[i].bounds
-        assert minx < lng < maxx and miny < lat < maxy
+        assert minx < lng < maxx and miny < lat < maxy, i
     assert errors == []
     page.close()
 

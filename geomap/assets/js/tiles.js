@@ -181,15 +181,17 @@
     });
   }
 
-  // The search index of a tiled layer (geomap/tiles.py: write_search_index): gzipped text,
-  // one line per feature in feature order, "<name>\t<x>\t<y>\n", the name escaped (\\, \t,
-  // \n, \r), x and y integer steps of 1/scale degree from x0, y0 (empty: no point). A search
-  // lowercases each piece of the text once and finds the query in it with indexOf, counting
-  // lines to know each match's feature, and keeps only the matches. An index of at most
-  // INDEX.inMemory bytes (uncompressed) is read once and kept with its lowercase; a larger
-  // one is streamed again for each search (fetch, inflate, decode a piece at a time),
-  // stopped once enough matches are found or a new search starts: the heap holds one piece.
-  var INDEX = { inMemory: 32e6, piece: 1 << 20 };
+  // The search index of a tiled layer (geomap/tiles.py: write_index), in feature order: the
+  // names, gzipped text, one line each (escaped: \\, \t, \n, \r); the points, 8 bytes each
+  // (int32 x, y steps of 1/scale degree from x0, y0), read with Range requests for the
+  // features found only. A search finds the query with indexOf in each piece of the text
+  // (in its lowercase when the query has letters with case), counting lines to know each
+  // match's feature, and keeps only the matches. Names of at most INDEX.inMemory bytes are
+  // read once and kept; more are streamed again for each search (fetched, inflated, decoded
+  // a piece at a time), the read stopped once enough matches are found or a new search
+  // starts: the heap holds a piece or two, never the whole index.
+  var INDEX = { inMemory: 32e6, piece: 1 << 15 };
+  var NO_POINT = -2147483648;
 
   function escapeName(s) {
     return s.replace(/[\\\t\n\r]/g, function (c) {
@@ -204,50 +206,45 @@
     });
   }
 
-  // Whole lines of the index (text ends with "\n"), the first one feature `first`'s, with
-  // their lowercase: of the same length, so that a position in one is the same in the other
-  // (null when lowercasing changed the length: every line is then looked at in turn).
+  // Whole lines of the index (text ends with "\n"), the first one feature `first`'s.
   function Piece(text, first) {
     this.text = text;
     this.first = first;
-    var low = text.toLowerCase();
-    // (U+0130 is the one letter whose lowercase is two characters.)
-    if (low.length !== text.length) low = text.replace(/\u0130/g, "i").toLowerCase();
-    // Names without capitals (Chinese ones) have no second copy kept.
-    this.low = low.length !== text.length ? null : low === text ? text : low;
+    this.low = undefined;
     var n = 0, at = -1;
     while ((at = text.indexOf("\n", at + 1)) >= 0) n++;
     this.lines = n;
   }
 
-  // Adds to out the lines whose name holds q (lowercase; needle: q escaped as in the
-  // index), {i, name, x, y}, until out holds limit.
-  Piece.prototype.scan = function (q, needle, out, limit) {
-    var text = this.text, low = this.low, line = this.first, at = 0, from = 0, nl;
+  // Its lowercase, made once: of the same length, so that a position in one is the same in
+  // the other; null when lowercasing changed the length (every line is then looked at).
+  Piece.prototype.lower = function () {
+    if (this.low === undefined) {
+      var text = this.text, low = text.toLowerCase();
+      // (U+0130 is the one letter whose lowercase is two characters.)
+      if (low.length !== text.length) low = text.replace(/\u0130/g, "i").toLowerCase();
+      this.low = low.length !== text.length ? null : low === text ? text : low;
+    }
+    return this.low;
+  };
+
+  // Adds to out the lines whose name holds q (lowercase), {i, name}, until out holds limit.
+  // needle: q escaped as in the index; cased: q has letters with case (else the text
+  // itself is searched: its lowercase holds q exactly where it does).
+  Piece.prototype.scan = function (q, needle, cased, out, limit) {
+    var text = this.text, low = cased ? this.lower() : text;
+    var line = this.first, at = 0, from = 0, nl;
     while (out.length < limit) {
-      // A line holding the needle; then the feature's line counted up to it.
+      // A line holding the needle; the feature's line counted up to it.
       var hit = low ? low.indexOf(needle, from) : from < text.length ? from : -1;
       if (hit < 0) return;
       while ((nl = text.indexOf("\n", at)) < hit) { line++; at = nl + 1; }
-      var tab = text.indexOf("\t", at);
-      // In the name (not its point), and the name itself holds q (not only its escapes).
-      if (hit < tab) {
-        var name = unescapeName(text.slice(at, tab));
-        if (name.toLowerCase().indexOf(q) >= 0) {
-          var xy = text.slice(tab + 1, nl).split("\t");
-          out.push({ i: line, name: name, x: xy[0] === "" ? null : +xy[0], y: +xy[1] });
-        }
-      }
+      // The name itself holds q (not only its escapes: "\n" holds "n").
+      var name = unescapeName(text.slice(at, nl));
+      if (name.toLowerCase().indexOf(q) >= 0) out.push({ i: line, name: name });
       from = at = nl + 1;
       line++;
     }
-  };
-
-  // Line i's fields [name (escaped), x, y]: i is one of this piece's lines.
-  Piece.prototype.fields = function (i) {
-    var text = this.text, at = 0;
-    for (var k = this.first; k < i; k++) at = text.indexOf("\n", at) + 1;
-    return text.slice(at, text.indexOf("\n", at)).split("\t");
   };
 
   // Read the index at url piece by piece (whole lines, about INDEX.piece characters):
@@ -310,26 +307,52 @@
     return this.loading;
   };
 
-  IndexSearch.prototype.keep = function (i, x, y) {
-    var info = this.info;
-    if (x !== null && !isNaN(x)) this.points[i] = [info.x0 + x / info.scale, info.y0 + y / info.scale];
+  // The points of features (those not known yet) read from the points file: one Range
+  // request per run of features less than RUN apart (past the browser's cache, as the
+  // tiles: it would take them one at a time).
+  var RUN = 8192;
+  IndexSearch.prototype.readPoints = function (features) {
+    var self = this, info = this.info, runs = [];
+    features.filter(function (i) { return !(i in self.points); })
+      .sort(function (a, b) { return a - b; })
+      .forEach(function (i) {
+        var run = runs[runs.length - 1];
+        if (run && i - run[0] < RUN) run[1] = i; else runs.push([i, i]);
+      });
+    return Promise.all(runs.map(function (run) {
+      var range = "bytes=" + 8 * run[0] + "-" + (8 * run[1] + 7);
+      return fetch(info.points, { headers: { Range: range }, cache: "no-store" }).then(function (r) {
+        if (!r.ok) throw new Error(info.points + ": HTTP " + r.status);
+        return r.arrayBuffer().then(function (buf) {
+          // (A server without Range requests sends the whole file.)
+          var v = new DataView(buf, r.status === 206 ? 0 : 8 * run[0]);
+          features.forEach(function (i) {
+            if (i < run[0] || i > run[1]) return;
+            var x = v.getInt32(8 * (i - run[0]), true), y = v.getInt32(8 * (i - run[0]) + 4, true);
+            self.points[i] = x === NO_POINT ? null : [info.x0 + x / info.scale, info.y0 + y / info.scale];
+          });
+        });
+      }).catch(function () {}); // no point known: the result is listed, not zoomed to
+    }));
   };
 
   // done(results) with up to limit features whose name holds query ([{i, name}], in
-  // feature order), or done([], error). A new search drops this one: done is not called.
+  // feature order, their points read), or done([], error). A new search drops this one:
+  // done is not called.
   IndexSearch.prototype.search = function (query, limit, done) {
     var self = this, seq = ++this.seq, out = [];
     if (this.current) { this.current.abort(); this.current = null; }
-    var q = query.toLowerCase(), needle = escapeName(q);
+    var q = query.toLowerCase(), needle = escapeName(q), cased = q !== q.toUpperCase();
     function each(piece) {
       if (seq !== self.seq) return false;
-      piece.scan(q, needle, out, limit);
+      piece.scan(q, needle, cased, out, limit);
       return out.length < limit;
     }
     function finish() {
       if (seq !== self.seq) return;
-      out.forEach(function (m) { self.keep(m.i, m.x, m.y); });
-      done(out.map(function (m) { return { i: m.i, name: m.name }; }));
+      self.readPoints(out.map(function (m) { return m.i; })).then(function () {
+        if (seq === self.seq) done(out);
+      });
     }
     function failed(error) { if (seq === self.seq) done([], error); }
     if (!this.streamed()) {
@@ -345,24 +368,10 @@
     }, failed);
   };
 
-  // done() once feature i's point is known (pointOf), or the index said it has none.
+  // done() once feature i's point is known to pointOf (or known to be none).
   IndexSearch.prototype.locate = function (i, done) {
-    var self = this;
-    function find(piece) {
-      if (i >= piece.first + piece.lines) return true;
-      var f = piece.fields(i);
-      self.keep(i, f[1] === "" ? null : +f[1], +f[2]);
-      return false;
-    }
-    if (this.points[i] || !(i >= 0 && i < this.info.count)) {
-      Promise.resolve().then(done);
-    } else if (!this.streamed()) {
-      this.load().then(function (pieces) { pieces.every(find); done(); }, function () { done(); });
-    } else {
-      var controller = new AbortController();
-      readIndex(this.info.url, controller.signal, find)
-        .then(function () { controller.abort(); done(); }, function () { done(); });
-    }
+    var ok = i >= 0 && i < this.info.count;
+    (ok ? this.readPoints([i]) : Promise.resolve()).then(function () { done(); });
   };
 
   IndexSearch.prototype.pointOf = function (i) { return this.points[i] || null; };
