@@ -220,3 +220,40 @@ def test_search_box_shows_only_the_answer_to_the_last_query(
     assert results(page) == [gdf["name"][10]]
     assert errors == []
     page.close()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_results_are_told_as_found_and_can_be_chosen_before_the_scan_ends(
+    browser: Any, served: tuple[str, Any], streamed: bool
+) -> None:
+    url, gdf = served
+    page, errors = open_served(browser, url, streamed=streamed)
+    events = page.evaluate(
+        f"""() => new Promise(r => {{
+          const got = [];
+          {HOST}.search("乙地", 12, res => {{ got.push(["done", res.map(m => m.i)]); r(got); }},
+                        more => got.push(["found", more.map(m => m.i)]));
+        }})"""
+    )
+    assert events == [["found", [10]], ["done", [10]]]
+    # A scan still under way (as told here: parcel 1500 found, the end not yet reached):
+    # the result is listed, and choosing it reads its point, zooms there, opens its popup.
+    i = 1500
+    page.evaluate(
+        f"""name => {{
+          {HOST}.search = (q, limit, done, found) =>
+            setTimeout(() => found([{{i: {i}, name: name}}]), 50);
+        }}""",
+        gdf["name"][i],
+    )
+    page.fill(".gm-search input", gdf["name"][i])
+    page.wait_for_selector(".gm-search-results li .gm-search-name")
+    assert results(page) == [gdf["name"][i]]
+    assert page.locator(".gm-search-results li.gm-search-pending").count() == 1
+    assert page.evaluate(f"{HOST}.pointOf({i})") is None  # not read yet
+    page.click(".gm-search-results li >> nth=0")
+    popup = page.wait_for_selector(".leaflet-popup .gm-popup")
+    assert gdf["code"][i] in popup.text_content()
+    assert page.evaluate(f"{HOST}.hitAt(geomap.map.getCenter())") == i
+    assert errors == []
+    page.close()

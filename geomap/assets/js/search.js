@@ -8,6 +8,11 @@
 
   function show(map, state, entry, i) {
     var layer = entry.byIndex[i];
+    // A tiled layer's result listed before its point was read: read it first.
+    if (!layer && entry.host.locate && !entry.host.pointOf(i)) {
+      entry.host.locate(i, function () { if (entry.host.pointOf(i)) show(map, state, entry, i); });
+      return;
+    }
     if (!layer && !entry.host.boundsOf) return;
     if (!map.hasLayer(entry.host)) {
       entry.host.addTo(map);
@@ -72,7 +77,7 @@
       if (first) first.click();
     });
 
-    function row(entry, i, name) {
+    function row(entry, i, name, before) {
       var li = el("li");
       li.appendChild(el("span", "gm-search-name", name));
       li.appendChild(el("span", "gm-search-layer", entry.data.title));
@@ -82,7 +87,7 @@
         L.DomEvent.stopPropagation(e);
         pick(entry, i);
       });
-      list.appendChild(li);
+      list.insertBefore(li, before || null);
     }
 
     // A layer's names are in the page (scanned here at once) or, for a tiled layer, in its
@@ -99,7 +104,8 @@
           var entry = layers[k];
           if (entry.host.search) {
             if (!pending) pending = list.appendChild(el("li", "gm-search-none gm-search-pending", "搜索中…"));
-            entry.host.search(q, MAX_RESULTS - found, answer(entry, k));
+            var shown = { n: 0 };
+            entry.host.search(q, MAX_RESULTS - found, answer(entry, k, shown), more(entry, shown));
             return;
           }
           var low = lowNames(entry), names = entry.data.values[entry.data.name];
@@ -113,11 +119,19 @@
         pending = null;
         if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
       }
-      function answer(entry, k) {
+      // A streamed index's results are listed as they are found (above 搜索中…).
+      function more(entry, shown) {
+        return function (results) {
+          if (my !== seq) return;
+          results.forEach(function (r) { row(entry, r.i, r.name, pending); });
+          shown.n += results.length;
+        };
+      }
+      function answer(entry, k, shown) {
         return function (results) {
           if (my !== seq) return;
           if (pending.parentNode) list.removeChild(pending);
-          results.forEach(function (r) { row(entry, r.i, r.name); });
+          results.slice(shown.n).forEach(function (r) { row(entry, r.i, r.name); });
           found += results.length;
           pending = null;
           next(k + 1);

@@ -337,15 +337,20 @@
   };
 
   // done(results) with up to limit features whose name holds query ([{i, name}], in
-  // feature order, their points read), or done([], error). A new search drops this one:
-  // done is not called.
-  IndexSearch.prototype.search = function (query, limit, done) {
-    var self = this, seq = ++this.seq, out = [];
+  // feature order, their points read), or done([], error); before it, found(more) (when
+  // given) with the results of each piece read that had some. A new search drops this one:
+  // neither is called again.
+  IndexSearch.prototype.search = function (query, limit, done, found) {
+    var self = this, seq = ++this.seq, out = [], told = 0;
     if (this.current) { this.current.abort(); this.current = null; }
     var q = query.toLowerCase(), needle = escapeName(q), cased = q !== q.toUpperCase();
     function each(piece) {
       if (seq !== self.seq) return false;
       piece.scan(q, needle, cased, out, limit);
+      if (found && out.length > told) {
+        found(out.slice(told));
+        told = out.length;
+      }
       return out.length < limit;
     }
     function finish() {
@@ -535,11 +540,11 @@
     host.restyle = function () { if (tiles._map) tiles.rerenderTiles(); };
     host.hitAt = function (latlng) { return pick(latlng); };
     // The search (IndexSearch): done(results), up to limit features whose name holds
-    // query, [{i, name}] in feature order, their points kept for pointOf. A new search
-    // drops the one before (its done is never called).
-    host.search = function (query, limit, done) {
+    // query, [{i, name}] in feature order, their points kept for pointOf; found(more) as
+    // they are found, if given. A new search drops the one before (no more calls).
+    host.search = function (query, limit, done, found) {
       if (!finder) { Promise.resolve().then(function () { done([]); }); return; }
-      finder.search(query, limit, done);
+      finder.search(query, limit, done, found);
     };
     host.searchStreamed = function () { return !!finder && finder.streamed(); };
     // done() once a point inside feature i is known to pointOf (read from the index).
