@@ -34,7 +34,7 @@ NAMES: dict[int, str | None] = {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
     root = tmp_path_factory.mktemp("search")
     gdf = build(root, N, names=NAMES)
     assert run(root, "render", "county").exit_code == 0
@@ -47,7 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()  # printed once the socket listens
-        yield line[line.index("http://") :].split()[0], gdf
+        yield line[line.index("http://") :].split()[0], gdf, root
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -106,10 +106,19 @@ QUERIES = [
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_index_search_finds_what_python_finds(
-    browser: Any, served: tuple[str, Any], streamed: bool
+    browser: Any, served: tuple[str, Any, Path], streamed: bool
 ) -> None:
-    url, gdf = served
+    url, gdf, _ = served
     page, errors = open_served(browser, url, streamed=streamed)
+    points: list[tuple[int, str | None]] = []
+    page.on(
+        "response",
+        lambda r: (
+            points.append((r.status, r.request.headers.get("range")))
+            if r.url.endswith(".points.bin")
+            else None
+        ),
+    )
     for q in QUERIES:
         assert page.evaluate(SEARCH, [q, 12]) == expected(gdf, q), q
     # All of them when the limit allows: the last parcel, after the last piece boundary.
@@ -117,21 +126,23 @@ def test_index_search_finds_what_python_finds(
     assert page.evaluate(SEARCH, ["末尾", 5]) == [[1999, NAMES[1999]]]
     # Each result's point is read (runs of them in one Range request): inside its parcel.
     found = [i for i, _ in expected(gdf, "地块", 5000)]
-    points = page.evaluate(
+    located = page.evaluate(
         f"ids => ids.map(i => {HOST}.pointOf(i)).map(p => [p.lng, p.lat])", found
     )
-    for i, (lng, lat) in zip(found, points, strict=True):
+    for i, (lng, lat) in zip(found, located, strict=True):
         minx, miny, maxx, maxy = gdf.geometry[i].bounds
         assert minx < lng < maxx and miny < lat < maxy, i
+    # The points were read in pieces (HTTP 206 to Range requests), never the whole file.
+    assert points and all(status == 206 and rng for status, rng in points)
     assert errors == []
     page.close()
 
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_a_new_search_drops_the_one_before(
-    browser: Any, served: tuple[str, Any], streamed: bool
+    browser: Any, served: tuple[str, Any, Path], streamed: bool
 ) -> None:
-    url, _ = served
+    url, _, _ = served
     page, errors = open_served(browser, url, streamed=streamed)
     answers = page.evaluate(
         f"""() => new Promise(r => {{
@@ -156,9 +167,9 @@ def results(page: Any) -> list[str]:
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_search_box_finds_zooms_and_opens_the_popup(
-    browser: Any, served: tuple[str, Any], streamed: bool
+    browser: Any, served: tuple[str, Any, Path], streamed: bool
 ) -> None:
-    url, gdf = served
+    url, gdf, _ = served
     page, errors = open_served(browser, url, streamed=streamed)
     # A name with a tab, a line break, markup: found by a part of it, shown as the text.
     for query, i in (("乙地块", 10), ("下村", 11), ("onerror", 5), ("zhang", 13)):
@@ -195,9 +206,9 @@ def test_search_box_finds_zooms_and_opens_the_popup(
 
 
 def test_search_box_shows_only_the_answer_to_the_last_query(
-    browser: Any, served: tuple[str, Any]
+    browser: Any, served: tuple[str, Any, Path]
 ) -> None:
-    url, gdf = served
+    url, gdf, _ = served
     page, errors = open_served(browser, url)
     # The index answers the first query late (as a slow read would, with its true
     # answer): coming after the second query's answer, it must not reach the list.
@@ -224,9 +235,9 @@ def test_search_box_shows_only_the_answer_to_the_last_query(
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_results_are_told_as_found_and_can_be_chosen_before_the_scan_ends(
-    browser: Any, served: tuple[str, Any], streamed: bool
+    browser: Any, served: tuple[str, Any, Path], streamed: bool
 ) -> None:
-    url, gdf = served
+    url, gdf, _ = served
     page, errors = open_served(browser, url, streamed=streamed)
     events = page.evaluate(
         f"""() => new Promise(r => {{
@@ -257,3 +268,16 @@ def test_results_are_told_as_found_and_can_be_chosen_before_the_scan_ends(
     assert page.evaluate(f"{HOST}.hitAt(geomap.map.getCenter())") == i
     assert errors == []
     page.close()
+
+
+def test_opened_from_disk_the_search_says_how_to_serve(
+    open_page: Any, served: tuple[str, Any, Path]
+) -> None:
+    _, gdf, root = served
+    opened = open_page(root / "maps" / "county.html")
+    opened.page.fill(".gm-search input", gdf["name"][42])
+    opened.page.wait_for_selector(".gm-search-results li.gm-search-error")
+    assert opened.page.locator(".gm-search-results li").all_inner_texts() == [
+        "「地块」在本地文件中无法搜索：请在图集目录运行 geomap serve 后打开地图"
+    ]
+    assert opened.console_errors == [] and opened.failed_requests == []

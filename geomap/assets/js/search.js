@@ -97,7 +97,7 @@
     function run(q, my) {
       var layers = Object.keys(state.layers).map(function (id) { return state.layers[id]; })
         .filter(function (entry) { return entry.data.search && entry.data.name >= 0; });
-      var found = 0, pending = null;
+      var found = 0, pending = null, failed = false;
       function next(k) {
         if (my !== seq) return;
         for (; k < layers.length && found < MAX_RESULTS; k++) {
@@ -117,7 +117,7 @@
         }
         if (pending && pending.parentNode) list.removeChild(pending);
         pending = null;
-        if (!found) list.appendChild(el("li", "gm-search-none", "未找到"));
+        if (!found && !failed) list.appendChild(el("li", "gm-search-none", "未找到"));
       }
       // A streamed index's results are listed as they are found (above 搜索中…).
       function more(entry, shown) {
@@ -128,10 +128,17 @@
         };
       }
       function answer(entry, k, shown) {
-        return function (results) {
+        return function (results, error) {
           if (my !== seq) return;
           if (pending.parentNode) list.removeChild(pending);
           results.slice(shown.n).forEach(function (r) { row(entry, r.i, r.name); });
+          // An index that could not be read is said so (not 未找到), and by which layer.
+          if (error) {
+            list.appendChild(el("li", "gm-search-none gm-search-error", error.unreadable
+              ? "「" + entry.data.title + "」在本地文件中无法搜索：请在图集目录运行 geomap serve 后打开地图"
+              : "「" + entry.data.title + "」的搜索索引读取失败"));
+            failed = true;
+          }
           found += results.length;
           pending = null;
           next(k + 1);

@@ -542,8 +542,13 @@
     // The search (IndexSearch): done(results), up to limit features whose name holds
     // query, [{i, name}] in feature order, their points kept for pointOf; found(more) as
     // they are found, if given. A new search drops the one before (no more calls).
+    // (From disk the index cannot be read either: done([], {unreadable: true}).)
     host.search = function (query, limit, done, found) {
-      if (!finder) { Promise.resolve().then(function () { done([]); }); return; }
+      if (!finder || !readable) {
+        var error = finder ? { unreadable: true } : undefined;
+        Promise.resolve().then(function () { done([], error); });
+        return;
+      }
       finder.search(query, limit, done, found);
     };
     host.searchStreamed = function () { return !!finder && finder.streamed(); };
