@@ -32,6 +32,7 @@ CLIENT_JS = tuple(
         "dom",  # shared DOM helpers; creates window.geomap
         "fast",  # the fast canvas layer for large layers
         "ranges",  # a tile archive's byte ranges read in few requests
+        "tileindex",  # a tiled layer's search index beside the page
         "tiles",  # layers drawn from vector tiles beside the page (geomap/tiles.py)
         "hittest",  # the feature under the cursor on Leaflet-drawn layers
         "arbiter",  # tooltip and popup contents, one of each for the topmost feature
