@@ -23,7 +23,8 @@ The synthetic layer is written :data:`WRITE_CHUNK` parcels at a time (10 M parce
 2,345 parcels at every start. With ``--progress FILE`` the render child appends its stage,
 elapsed time and resident memory to FILE every 30 s.
 
-Prints one JSON line and writes it to ``benchmarks/results/<date>-county-<size>.json``.
+Prints one JSON line and writes it to ``benchmarks/results/<date>-county-<size>.json`` (``-2``,
+``-3``, ... when that file exists: a run never overwrites another's results).
 
     python benchmarks/county.py                  # 1,000,000 parcels
     python benchmarks/county.py --size 100000
@@ -581,6 +582,16 @@ def search_only(size: int) -> dict[str, Any]:
     return {"size": size, "load_average": os.getloadavg(), **python, **figures}
 
 
+def results_path(stem: str) -> Path:
+    """``benchmarks/results/<date>-<stem>.json``, or ``…-<stem>-2.json`` and on when that
+    exists: a run never overwrites an earlier run's (committed) results."""
+    base = f"{dt.date.today().isoformat()}-{stem}"
+    path, k = compare.RESULTS_DIR / f"{base}.json", 2
+    while path.exists():
+        path, k = compare.RESULTS_DIR / f"{base}-{k}.json", k + 1
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -594,8 +605,7 @@ def main(argv: list[str] | None = None) -> None:
         result["when"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         line = json.dumps(result)
         print(line)
-        out = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-search-{args.size}.json"
-        out.write_text(line + "\n", encoding="utf-8")
+        results_path(f"county-search-{args.size}").write_text(line + "\n", encoding="utf-8")
         return
     if args.worker:
         worker(args.worker, args.progress)
@@ -621,8 +631,8 @@ def main(argv: list[str] | None = None) -> None:
         copies = list((atlas / "layers" / ".cache").glob("*.parquet"))
         python["copy_gb"] = copies[0].stat().st_size / 1e9 if copies else None
         python["tiles_at_zoom"] = [tile_contents(folder / "layer0.pmtiles", z) for z in (14, 15)]
-        partial = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-{args.size}.json"
-        partial.write_text(json.dumps({"size": args.size, **python}) + "\n", encoding="utf-8")
+        out = results_path(f"county-{args.size}")
+        out.write_text(json.dumps({"size": args.size, **python}) + "\n", encoding="utf-8")
         compare.log(f"render {python['render_s']:.1f} s (tiles {python['tiles_s']:.1f} s)")
         proc, url = serve(atlas)
         try:
@@ -641,7 +651,6 @@ def main(argv: list[str] | None = None) -> None:
     }
     line = json.dumps(result)
     print(line)
-    out = compare.RESULTS_DIR / f"{dt.date.today().isoformat()}-county-{args.size}.json"
     out.write_text(line + "\n", encoding="utf-8")
 
 
