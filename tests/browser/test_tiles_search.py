@@ -122,7 +122,11 @@ def test_index_search_finds_what_python_finds(
     for q in QUERIES:
         assert page.evaluate(SEARCH, [q, 12]) == expected(gdf, q), q
     # All of them when the limit allows: the last parcel, after the last piece boundary.
+    before = len(points)
     assert page.evaluate(SEARCH, ["地块", 5000]) == expected(gdf, "地块", 5000)
+    # Their points (8 bytes each, 2,000 parcels: 16 kB) are read in one joined request.
+    page.wait_for_load_state("networkidle")
+    assert len(points) - before == 1, points[before:]
     assert page.evaluate(SEARCH, ["末尾", 5]) == [[1999, NAMES[1999]]]
     # Each result's point is read (runs of them in one Range request): inside its parcel.
     found = [i for i, _ in expected(gdf, "地块", 5000)]

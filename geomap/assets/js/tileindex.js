@@ -130,33 +130,24 @@
     return this.loading;
   };
 
-  // The points of features (those not known yet) read from the points file: one Range
-  // request per run of features less than RUN apart (past the browser's cache, as the
-  // tiles: it would take them one at a time).
-  var RUN = 8192;
+  // The points of features (those not known yet) read from the points file, 8 bytes each:
+  // asked together, their ranges are joined into a few Range requests (ranges.js), past
+  // the browser's cache as the tiles are.
   IndexSearch.prototype.readPoints = function (features) {
-    var self = this, info = this.info, runs = [];
-    features.filter(function (i) { return !(i in self.points); })
-      .sort(function (a, b) { return a - b; })
-      .forEach(function (i) {
-        var run = runs[runs.length - 1];
-        if (run && i - run[0] < RUN) run[1] = i; else runs.push([i, i]);
-      });
-    return Promise.all(runs.map(function (run) {
-      var range = "bytes=" + 8 * run[0] + "-" + (8 * run[1] + 7);
-      return fetch(info.points, { headers: { Range: range }, cache: "no-store" }).then(function (r) {
-        if (!r.ok) throw new Error(info.points + ": HTTP " + r.status);
-        return r.arrayBuffer().then(function (buf) {
-          // (A server without Range requests sends the whole file.)
-          var v = new DataView(buf, r.status === 206 ? 0 : 8 * run[0]);
-          features.forEach(function (i) {
-            if (i < run[0] || i > run[1]) return;
-            var x = v.getInt32(8 * (i - run[0]), true), y = v.getInt32(8 * (i - run[0]) + 4, true);
-            self.points[i] = x === NO_POINT ? null : [info.x0 + x / info.scale, info.y0 + y / info.scale];
-          });
-        });
-      }).catch(function () {}); // no point known: the result is listed, not zoomed to
-    }));
+    var self = this, info = this.info;
+    if (!this.pointSource) {
+      var fetched = new pmtiles.FetchSource(info.points);
+      fetched.chromeWindowsNoCache = true;
+      this.pointSource = new lib.ranges.Coalescing(fetched);
+    }
+    var source = this.pointSource;
+    return Promise.all(features.filter(function (i) { return !(i in self.points); })
+      .map(function (i) {
+        return source.getBytes(8 * i, 8).then(function (got) {
+          var v = new DataView(got.data), x = v.getInt32(0, true), y = v.getInt32(4, true);
+          self.points[i] = x === NO_POINT ? null : [info.x0 + x / info.scale, info.y0 + y / info.scale];
+        }, function () {}); // no point known: the result is listed, not zoomed to
+      }));
   };
 
   // done(results) with up to limit features whose name holds query ([{i, name}], in
