@@ -67,7 +67,9 @@ def open_served(browser: Any, url: str, *, streamed: bool = False) -> tuple[Any,
     if streamed:
         # Every search streams the index, in pieces of ~3,000 characters (about 100 lines):
         # matches across many piece boundaries.
-        page.evaluate("geomap.lib.tileIndex.settings.inMemory = 0; geomap.lib.tileIndex.settings.piece = 3000")
+        page.evaluate(
+            "geomap.lib.tileIndex.settings.inMemory = 0; geomap.lib.tileIndex.settings.piece = 3000"
+        )
     assert page.evaluate(f"{HOST}.searchStreamed()") is streamed
     return page, errors
 
