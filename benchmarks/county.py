@@ -366,6 +366,20 @@ def tile_contents(archive: Path, zoom: int, sample: int = 40) -> dict[str, Any]:
     }
 
 
+def heap_kept_mb(page: Any) -> float:
+    """The JS heap the page keeps once its search has ended (搜索中… gone) and garbage is
+    collected (CDP HeapProfiler.collectGarbage): a streamed scan's pieces are garbage as
+    soon as they are scanned, but V8 collects them when it likes."""
+    page.wait_for_function(
+        "!document.querySelector('.gm-search-pending')", timeout=600_000, polling=100
+    )
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("HeapProfiler.collectGarbage")
+    cdp.detach()
+    kept: float = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    return kept
+
+
 def go(page: Any, i: int, n: int, zoom: int) -> float:
     """Seconds from setView to every visible tile drawn (two frames after)."""
     lat, lon = centre(i, n)
@@ -427,8 +441,9 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
         )
         first_search_s: float | None = time.perf_counter() - started
         heap_index_mb: float | None = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+        heap_kept: float | None = heap_kept_mb(page)
     except Exception as exc:  # e.g. a tab out of memory on 10 M names: keep the rest
-        first_search_s = heap_index_mb = None
+        first_search_s = heap_index_mb = heap_kept = None
         index_error = " ".join(str(exc).split())[:300]
     page.close()
 
@@ -461,7 +476,10 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
         "first_search_s": first_search_s,
         "heap_first_view_mb": heap_first_mb,
         "heap_browsed_mb": heap_browsed_mb,
+        # Read as soon as the name is listed (a streamed scan may still be running) ...
         "heap_with_search_index_mb": heap_index_mb,
+        # ... and once the search has ended and garbage is collected.
+        "heap_kept_after_search_mb": heap_kept,
         "search_index_error": index_error,
     }
 
@@ -554,6 +572,7 @@ def measure_search(browser: Any, url: str, n: int) -> dict[str, Any]:
         )
         out[f"{what}_s"] = time.perf_counter() - started
         out[f"{what}_heap_mb"] = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+        out[f"{what}_heap_kept_mb"] = heap_kept_mb(page)
     out["target"] = target
     page.close()
     return out
