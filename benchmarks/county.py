@@ -366,6 +366,39 @@ def tile_contents(archive: Path, zoom: int, sample: int = 40) -> dict[str, Any]:
     }
 
 
+def heap_mb(page: Any) -> float:
+    """The page's JS heap in use, MB."""
+    used: float = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    return used
+
+
+def open_map(browser: Any, url: str, **goto: Any) -> Any:
+    """The benchmark map served at ``url`` in a new page (nothing fetched from elsewhere),
+    once built."""
+    page = browser.new_page(viewport=compare.VIEWPORT)
+    page.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(url) else route.abort(),
+    )
+    page.goto(url + f"{compare.MAP}.html", **goto)
+    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=120_000)
+    return page
+
+
+def served_browser(atlas: Path, measure: Any, n: int) -> dict[str, Any]:
+    """``measure(browser, url, n)`` with ``atlas`` served by ``geomap serve`` and a warmed-up
+    headless Chromium."""
+    proc, url = serve(atlas)
+    try:
+        with compare.chromium() as browser:
+            compare.warm_up(browser)
+            figures: dict[str, Any] = measure(browser, url, n)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return figures
+
+
 def heap_kept_mb(page: Any) -> float:
     """The JS heap the page keeps once its search has ended (搜索中… gone) and garbage is
     collected (CDP HeapProfiler.collectGarbage): a streamed scan's pieces are garbage as
@@ -376,8 +409,7 @@ def heap_kept_mb(page: Any) -> float:
     cdp = page.context.new_cdp_session(page)
     cdp.send("HeapProfiler.collectGarbage")
     cdp.detach()
-    kept: float = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
-    return kept
+    return heap_mb(page)
 
 
 def go(page: Any, i: int, n: int, zoom: int) -> float:
@@ -390,19 +422,13 @@ def go(page: Any, i: int, n: int, zoom: int) -> float:
 
 
 def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
-    page = browser.new_page(viewport=compare.VIEWPORT)
-    page.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(url) else route.abort(),
-    )
     started = time.perf_counter()
-    page.goto(url + f"{compare.MAP}.html", wait_until="commit")
-    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=120_000)
+    page = open_map(browser, url, wait_until="commit")
     page.evaluate(DRAWN)
     first_view_s = time.perf_counter() - started
     first_zoom = page.evaluate("geomap.map.getZoom()")
     detail = page.evaluate("geomap.layers.layer0.data.tiles.minZoom")
-    heap_first_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    heap_first_mb = heap_mb(page)
     rng = random.Random(18)
     page.evaluate(
         "performance.clearResourceTimings(); performance.setResourceTimingBufferSize(100000)"
@@ -423,12 +449,11 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
     timings = page.evaluate(TIMINGS)
     durations = [t[0] for t in timings]
     waits = [ms for ms, offset in page.evaluate("__tileWaits") if offset >= tile_data_offset]
-    heap_browsed_mb = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+    heap_browsed_mb = heap_mb(page)
     # The first search: a parcel's name typed until it is listed (the index fetched,
     # inflated and parsed, then the names scanned).
     target = rng.randrange(n)
-    villages = compare.VILLAGES
-    name = f"{villages[target % len(villages)]}{target // len(villages) + 1}号地块"
+    name = parcel_name(target)
     index_error = None
     started = time.perf_counter()
     try:
@@ -440,7 +465,7 @@ def measure_browser(browser: Any, url: str, n: int) -> dict[str, Any]:
             timeout=600_000,
         )
         first_search_s: float | None = time.perf_counter() - started
-        heap_index_mb: float | None = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+        heap_index_mb: float | None = heap_mb(page)
         heap_kept: float | None = heap_kept_mb(page)
     except Exception as exc:  # e.g. a tab out of memory on 10 M names: keep the rest
         first_search_s = heap_index_mb = heap_kept = None
@@ -540,17 +565,11 @@ def write_big_index(atlas: Path, n: int) -> dict[str, Any]:
 
 def measure_search(browser: Any, url: str, n: int) -> dict[str, Any]:
     """Searches typed into the box until listed, each timed, the JS heap after each."""
-    page = browser.new_page(viewport=compare.VIEWPORT)
-    page.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(url) else route.abort(),
-    )
-    page.goto(url + f"{compare.MAP}.html")
-    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=120_000)
+    page = open_map(browser, url)
     page.evaluate(DRAWN)
     out: dict[str, Any] = {
         "streamed": page.evaluate("geomap.layers.layer0.host.searchStreamed()"),
-        "heap_before_mb": page.evaluate("performance.memory.usedJSHeapSize") / 1e6,
+        "heap_before_mb": heap_mb(page),
     }
     target = random.Random(18).randrange(n)
     for what, query, want in [
@@ -571,7 +590,7 @@ def measure_search(browser: Any, url: str, n: int) -> dict[str, Any]:
             timeout=600_000,
         )
         out[f"{what}_s"] = time.perf_counter() - started
-        out[f"{what}_heap_mb"] = page.evaluate("performance.memory.usedJSHeapSize") / 1e6
+        out[f"{what}_heap_mb"] = heap_mb(page)
         out[f"{what}_heap_kept_mb"] = heap_kept_mb(page)
     out["target"] = target
     page.close()
@@ -590,14 +609,7 @@ def search_only(size: int) -> dict[str, Any]:
         compare.log(f"{dt.datetime.now(dt.UTC):%H:%M:%S} writing an index of {size} names")
         python = write_big_index(atlas, size)
         compare.log(f"index written in {python['index_write_s']:.1f} s; searching")
-        proc, url = serve(atlas)
-        try:
-            with compare.chromium() as browser:
-                compare.warm_up(browser)
-                figures = measure_search(browser, url, size)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        figures = served_browser(atlas, measure_search, size)
     return {"size": size, "load_average": os.getloadavg(), **python, **figures}
 
 
@@ -653,14 +665,7 @@ def main(argv: list[str] | None = None) -> None:
         out = results_path(f"county-{args.size}")
         out.write_text(json.dumps({"size": args.size, **python}) + "\n", encoding="utf-8")
         compare.log(f"render {python['render_s']:.1f} s (tiles {python['tiles_s']:.1f} s)")
-        proc, url = serve(atlas)
-        try:
-            with compare.chromium() as browser:
-                compare.warm_up(browser)
-                figures = measure_browser(browser, url, args.size)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        figures = served_browser(atlas, measure_browser, args.size)
     result = {
         "size": args.size,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
