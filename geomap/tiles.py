@@ -261,24 +261,28 @@ def _write_archive(
         ensure_ascii=False,
         sort_keys=True,
     )
-    key_file = target.with_name(f"{target.name}.key")
     old = previous / target.name if previous is not None else None
-    try:
-        reuse = (
-            old is not None
-            and old.is_file()
-            and (old.with_name(key_file.name)).read_text(encoding="utf-8") == key
-        )
-    except OSError:  # no key file: an archive from before keys, or none
-        reuse = False
-    if reuse and old is not None:
+    if old is not None and _key_of(old) == key:
         try:
             os.link(old, target)  # the old folder is removed once the new one is in place
         except OSError:
             shutil.copyfile(old, target)
     else:
         _run_tiler(chosen, options, source, target)
-    key_file.write_text(key, encoding="utf-8")
+    _key_file(target).write_text(key, encoding="utf-8")
+
+
+def _key_file(archive: Path) -> Path:
+    return archive.with_name(f"{archive.name}.key")
+
+
+def _key_of(archive: Path) -> str | None:
+    """The key an archive was written with; None without the archive or its key file (an
+    archive from before keys)."""
+    try:
+        return _key_file(archive).read_text(encoding="utf-8") if archive.is_file() else None
+    except OSError:
+        return None
 
 
 def summary_grid(bounds: np.ndarray, zoom: int) -> tuple[list[Any], list[int]]:

@@ -135,11 +135,7 @@
   // the browser's cache as the tiles are.
   IndexSearch.prototype.readPoints = function (features) {
     var self = this, info = this.info;
-    if (!this.pointSource) {
-      var fetched = new pmtiles.FetchSource(info.points);
-      fetched.chromeWindowsNoCache = true;
-      this.pointSource = new lib.ranges.Coalescing(fetched);
-    }
+    if (!this.pointSource) this.pointSource = lib.ranges.source(info.points);
     var source = this.pointSource;
     return Promise.all(features.filter(function (i) { return !(i in self.points); })
       .map(function (i) {

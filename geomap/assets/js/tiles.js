@@ -186,15 +186,9 @@
     // No archive when the layer is empty (its `where` kept nothing): the grid alone, empty.
     var source = null;
     if (t.url) {
-      // Past the browser's HTTP cache ("no-store", which the vendored pmtiles 4.5.0 already
-      // uses on Chrome for Windows): Chromium's cache lets one request at a time write an
-      // entry, so the thirty Range requests of a view into the one archive waited for each
-      // other (at 1 M parcels, a tile's p95 fell from 0.9-1.4 s to 0.2-0.4 s under load;
-      // README "County scale"). Tiles read stay in protomaps-leaflet's own cache.
-      // The ranges a view asks are read in a few joined requests (ranges.js).
-      var fetched = new pmtiles.FetchSource(t.url);
-      fetched.chromeWindowsNoCache = true;
-      source = new pmtiles.PMTiles(new lib.ranges.Coalescing(fetched));
+      // The ranges a view asks are read in a few joined requests, past the browser's
+      // cache (ranges.js); tiles read stay in protomaps-leaflet's own cache.
+      source = new pmtiles.PMTiles(lib.ranges.source(t.url));
     }
     var tiles = !source ? L.layerGroup() : protomapsL.leafletLayer({
       url: source, paintRules: paintRules(ld), labelRules: [], maxDataZoom: t.maxZoom,
